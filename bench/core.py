@@ -1,0 +1,205 @@
+"""Replay the standard order-book workload through the full core and measure it.
+
+Sets the core up as ../shared/bench/README.md asks (a band wide enough for the
+whole stream, funded accounts, a daily limit that is not reached, buyers and
+sellers from disjoint account pools), converts the stream to commands (not
+timed), then times `ExchangeCore.apply` over every command. The last line
+printed is one JSON object; trades, volume and notional must equal the
+expected figures exactly, and the script exits non-zero when they do not.
+
+    python bench/core.py --workload bench/out/stream.npy [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from exchange.core import (
+    AddInstrument,
+    CancelOrder,
+    Deposit,
+    ExchangeCore,
+    NewOrder,
+    OpenAccount,
+    OpenSession,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from exchange.core.enums import CancelReason
+from exchange.core.events import Fill, OrderCanceled, OrderRejected
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_BENCH = ROOT.parent / "shared" / "bench"
+POOL = 50
+"""Accounts per side: buyers are 1..POOL, sellers POOL+1..2*POOL."""
+LIMIT, MARKET, CANCEL = 0, 1, 2
+
+
+def symbol_name(index: int) -> str:
+    return f"S{index:03d}"
+
+
+def setup_commands(symbols: int) -> list[object]:
+    """Instruments, funded accounts and an open session: everything before the stream."""
+    commands: list[object] = []
+    for s in range(symbols):
+        commands.append(
+            AddInstrument(
+                symbol=symbol_name(s),
+                name=f"Bench {s}",
+                tick_size=1,
+                lot_size=100,
+                reference_price=10_000,
+                max_order_quantity=1_000_000,
+                band_bps=9_999,
+                daily_limit=1_000_000_000,
+            )
+        )
+    for account in range(1, 2 * POOL + 1):
+        commands.append(OpenAccount(account))
+        if account <= POOL:
+            commands.append(Deposit(account, "IRR", 10**15, f"cash-{account}"))
+        else:
+            for s in range(symbols):
+                commands.append(Deposit(account, symbol_name(s), 10**9, f"sh-{account}-{s}"))
+    commands.append(OpenSession(20240601))
+    return commands
+
+
+def stream_commands(stream: np.ndarray) -> list[object]:
+    """Convert workload rows to core commands; order ids line up with the stream's oids."""
+    commands: list[object] = []
+    symbols = [symbol_name(s) for s in range(int(stream["sym"].max()) + 1)]
+    sides = (Side.BUY, Side.SELL)
+    for op, side, sym, oid, price, qty in stream.tolist():
+        account = (1 if side == 0 else POOL + 1) + oid % POOL
+        if op == CANCEL:
+            commands.append(CancelOrder(account, oid))
+        elif op == LIMIT:
+            commands.append(
+                NewOrder(
+                    account,
+                    str(oid),
+                    symbols[sym],
+                    sides[side],
+                    OrderType.LIMIT,
+                    TimeInForce.GTC,
+                    price,
+                    qty,
+                )
+            )
+        else:
+            commands.append(
+                NewOrder(
+                    account,
+                    str(oid),
+                    symbols[sym],
+                    sides[side],
+                    OrderType.MARKET,
+                    TimeInForce.IOC,
+                    0,
+                    qty,
+                )
+            )
+    return commands
+
+
+def run_once(stream: np.ndarray, freeze_gc: bool) -> dict[str, float | int]:
+    core = ExchangeCore()
+    ts = 1
+    for command in setup_commands(int(stream["sym"].max()) + 1):
+        core.apply(command, ts)  # type: ignore[arg-type]
+    commands = stream_commands(stream)
+    if freeze_gc:
+        gc.collect()
+        gc.freeze()
+    apply = core.apply
+    started = time.perf_counter()
+    results = [apply(command, ts) for command in commands]  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - started
+    trades = volume = notional = cancels = rejected = 0
+    for events in results:
+        for event in events:
+            if type(event) is Fill:
+                if event.aggressor:
+                    trades += 1
+                    volume += event.quantity
+                    notional += event.quantity * event.price
+            elif type(event) is OrderCanceled:
+                if event.reason == CancelReason.USER:
+                    cancels += 1
+            elif type(event) is OrderRejected:
+                rejected += 1
+    if freeze_gc:
+        gc.unfreeze()
+    return {
+        "commands": len(commands),
+        "seconds": elapsed,
+        "commands_per_s": len(commands) / elapsed,
+        "trades": trades,
+        "volume": volume,
+        "notional": notional,
+        "cancels_accepted": cancels,
+        "rejected": rejected,
+    }
+
+
+def load_workload(path: Path | None) -> tuple[np.ndarray, dict[str, int] | None]:
+    if path is None:
+        path = ROOT / "bench" / "out" / "stream.npy"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, str(SHARED_BENCH / "workload.py"), "--out", str(path)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+    meta_path = path.with_suffix(".json")
+    expected = json.loads(meta_path.read_text())["expected"] if meta_path.exists() else None
+    return np.load(path), expected
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", type=Path, help="a .npy stream from shared/bench/workload.py")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--gc", choices=["on", "freeze"], default="freeze", help="gc during the timed loop"
+    )
+    args = parser.parse_args()
+    stream, expected = load_workload(args.workload)
+    runs = []
+    for i in range(args.runs):
+        result = run_once(stream, args.gc == "freeze")
+        runs.append(result)
+        print(f"run {i + 1}: {result['commands_per_s']:,.0f} commands/s", file=sys.stderr)
+    summary = dict(runs[-1])
+    summary["commands_per_s"] = round(statistics.median(r["commands_per_s"] for r in runs))
+    summary["runs"] = [round(r["commands_per_s"]) for r in runs]
+    summary["seconds"] = round(statistics.median(r["seconds"] for r in runs), 3)
+    summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    summary["gc"] = args.gc
+    ok = True
+    if expected is not None:
+        for key in ("trades", "volume", "notional", "cancels_accepted"):
+            if summary[key] != expected[key]:
+                print(f"MISMATCH {key}: got {summary[key]}, expected {expected[key]}")
+                ok = False
+        summary["matches_expected"] = ok
+    print(json.dumps(summary))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
