@@ -184,10 +184,10 @@ def main() -> int:
         result = run_once(stream, args.gc == "freeze")
         runs.append(result)
         print(f"run {i + 1}: {result['commands_per_s']:,.0f} commands/s", file=sys.stderr)
-    summary = dict(runs[-1])
+    summary: dict[str, object] = dict(runs[-1])
     summary["commands_per_s"] = round(statistics.median(r["commands_per_s"] for r in runs))
     summary["runs"] = [round(r["commands_per_s"]) for r in runs]
-    summary["seconds"] = round(statistics.median(r["seconds"] for r in runs), 3)
+    summary["seconds"] = round(statistics.median(float(r["seconds"]) for r in runs), 3)
     summary["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     summary["gc"] = args.gc
     ok = True

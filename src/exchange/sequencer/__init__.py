@@ -1,0 +1,14 @@
+"""The sequencer: the single writer that numbers and timestamps everything."""
+
+from exchange.sequencer.batch import Batch, BatchHead, decode_batch, decode_head, encode_batch
+from exchange.sequencer.sequencer import Clock, Sequencer
+
+__all__ = [
+    "Batch",
+    "BatchHead",
+    "Clock",
+    "Sequencer",
+    "decode_batch",
+    "decode_head",
+    "encode_batch",
+]

@@ -1,0 +1,53 @@
+"""SIGKILL a process appending to the journal, many times; nothing acknowledged is lost."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from exchange.journal import Durability, JournalReader, recover
+from tests.journal.test_journal import payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("policy", [Durability.WRITE, Durability.FSYNC])
+def test_sigkill_at_random_points(tmp_path: Path, policy: Durability) -> None:
+    seed = random.randrange(1 << 30)
+    print(f"seed {seed}")
+    rng = random.Random(seed)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for cycle in range(30):
+        child = subprocess.Popen(
+            [sys.executable, "-m", "tests.journal.appender", str(tmp_path), policy.value,
+             str(rng.randrange(1 << 30))],
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=ROOT,
+        )  # fmt: skip
+        assert child.stdout is not None
+        first = child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        rest, _ = child.communicate()
+        acks = [
+            int(line.split()[1]) for line in [first, *rest.splitlines()] if line.startswith(b"ack")
+        ]
+        assert acks, f"cycle {cycle}: the appender acknowledged nothing"
+        result = recover(tmp_path)
+        assert result.next_seq - 1 >= acks[-1], f"cycle {cycle}: lost acknowledged records"
+        expected = 1
+        for record in JournalReader(tmp_path).read_all():
+            assert record.first_seq == expected
+            unit = payload(record.first_seq)
+            assert record.payload == unit * (len(record.payload) // len(unit))
+            assert len(record.payload) % len(unit) == 0
+            expected = record.last_seq + 1
+        assert expected == result.next_seq
