@@ -51,3 +51,34 @@ def test_sigkill_at_random_points(tmp_path: Path, policy: Durability) -> None:
             assert len(record.payload) % len(unit) == 0
             expected = record.last_seq + 1
         assert expected == result.next_seq
+
+
+def test_tailing_a_live_writer_process_never_skips(tmp_path: Path) -> None:
+    """A reader polls while another process appends (and rolls segments), then is killed."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.journal.appender", str(tmp_path), "write", "5"],
+        stdout=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
+    assert child.stdout is not None
+    child.stdout.readline()
+    reader = JournalReader(tmp_path)
+    seen: list[tuple[int, int]] = []
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        assert reader.lag() >= 0
+        seen.extend((r.first_seq, r.count) for r in reader.poll())
+        time.sleep(0.005)
+    child.send_signal(signal.SIGKILL)
+    child.communicate()
+    recover(tmp_path)
+    seen.extend((r.first_seq, r.count) for r in reader.poll())
+    assert len(list(tmp_path.glob("*.journal"))) > 1  # it crossed segment rolls
+    expected = 1
+    for first, count in seen:
+        assert first == expected
+        expected = first + count
+    assert reader.lag() == 0
+    assert expected == recover(tmp_path).next_seq

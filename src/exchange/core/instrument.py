@@ -1,5 +1,6 @@
 """A listed instrument and its daily price band."""
 
+from exchange.core.book import Book
 from exchange.core.enums import InstrumentStatus
 
 BPS = 10_000
@@ -21,6 +22,7 @@ def price_band(reference_price: int, band_bps: int, tick_size: int) -> tuple[int
 class Instrument:
     __slots__ = (
         "band_bps",
+        "book",
         "daily_limit",
         "high_price",
         "last_price",
@@ -56,6 +58,7 @@ class Instrument:
         self.last_price = 0
         self.reference_price = reference_price
         self.low_price, self.high_price = price_band(reference_price, band_bps, tick_size)
+        self.book = Book(symbol)
 
     def set_reference_price(self, price: int) -> None:
         self.reference_price = price

@@ -131,6 +131,9 @@ class ExchangeCore:
     def apply(self, command: Command, ts: int) -> list[Event]:
         """Apply one sequenced command stamped with time `ts`; return its events."""
         out: list[Event] = []
+        if type(command) is NewOrder:  # the hot path: skip the dispatch table
+            self._new_order(command, ts, out)
+            return out
         handler = self._handlers.get(type(command))
         if handler is None:
             out.append(CommandRejected(reason=R.UNKNOWN_COMMAND, detail=type(command).__name__))
@@ -152,7 +155,8 @@ class ExchangeCore:
             out.append(self._duplicate(self.orders[original_id], ts))
             return
         instrument = self.instruments.get(cmd.symbol)
-        problem = self._check_order(cmd, account, instrument)
+        position = account.positions.get(cmd.symbol)
+        problem = self._check_order(cmd, account, instrument, position)
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
         if problem is not None or instrument is None:
@@ -175,10 +179,14 @@ class ExchangeCore:
             account.orders_by_client_id[coid] = order_id
             out.append(self._order_rejected(order_id, cmd, order.reject_reason, ts))
             return
-        self._accept(cmd, order_id, account, instrument, ts, out)
+        self._accept(cmd, order_id, account, instrument, position, ts, out)
 
     def _check_order(
-        self, cmd: NewOrder, account: Account, instrument: Instrument | None
+        self,
+        cmd: NewOrder,
+        account: Account,
+        instrument: Instrument | None,
+        position: Position | None,
     ) -> RejectReason | None:
         """The first rule the order breaks, or None. Reads state, changes nothing."""
         if account.status is not _OPEN:
@@ -210,7 +218,6 @@ class ExchangeCore:
             return R.INSTRUMENT_HALTED
         if order_type == _LIMIT and (price < instrument.low_price or price > instrument.high_price):
             return R.PRICE_OUT_OF_BAND
-        position = account.positions.get(cmd.symbol)
         if position is not None:
             used = position.filled_today + position.open_quantity
             if used + quantity > instrument.daily_limit:
@@ -231,6 +238,7 @@ class ExchangeCore:
         order_id: int,
         account: Account,
         instrument: Instrument,
+        position: Position | None,
         ts: int,
         out: list[Event],
     ) -> None:
@@ -255,7 +263,6 @@ class ExchangeCore:
         )
         self.orders[order_id] = order
         account.orders_by_client_id[cmd.client_order_id] = order_id
-        position = account.positions.get(symbol)
         if position is None:
             position = account.positions[symbol] = Position()
         position.open_quantity += quantity
@@ -281,7 +288,7 @@ class ExchangeCore:
                 ts,
             )
         )
-        book = self.books[symbol]
+        book = instrument.book
         opposite = book.asks if side == _BUY else book.bids
         if tif == _FOK and not self._fillable(opposite, side, limit, quantity, account.id):
             self._end_remainder(order, account, position, CancelReason.FOK_UNFILLABLE, ts, out)
@@ -596,7 +603,7 @@ class ExchangeCore:
             cmd.daily_limit,
         )
         self.instruments[symbol] = instrument
-        self.books[symbol] = Book(symbol)
+        self.books[symbol] = instrument.book
         out.append(
             InstrumentAdded(
                 symbol,

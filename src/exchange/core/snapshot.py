@@ -11,7 +11,7 @@ import hashlib
 
 import msgspec
 
-from exchange.core.book import Book, BookSide
+from exchange.core.book import BookSide
 from exchange.core.enums import (
     AccountStatus,
     InstrumentStatus,
@@ -232,7 +232,7 @@ def restore(payload: bytes) -> ExchangeCore:
         core.orders[o.order_id] = order
         core.accounts[o.account].orders_by_client_id[o.client_order_id] = o.order_id
     for b in state.books:
-        book = Book(b.symbol)
+        book = core.instruments[b.symbol].book
         for side, levels in ((book.bids, b.bids), (book.asks, b.asks)):
             for ids in reversed(levels):
                 for order_id in ids:
