@@ -60,6 +60,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_demo(_data_dir(args.data_dir), orders=args.orders, seed=args.seed)
 
 
+def cmd_engine(args: argparse.Namespace) -> int:
+    """Run the engine: sequencer, journal and core behind ZeroMQ."""
+    import logging
+
+    from exchange.calendar import TradingCalendar
+    from exchange.engine.server import EngineConfig, run_engine
+    from exchange.journal import Durability
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.calendar == "default":
+        calendar = TradingCalendar.default()
+    elif args.calendar == "always-open":
+        calendar = TradingCalendar.always()
+    else:
+        calendar = TradingCalendar.from_file(args.calendar)
+    config = EngineConfig(
+        data_dir=_data_dir(args.data_dir),
+        endpoint=args.endpoint,
+        publish=args.publish,
+        durability=Durability(args.durability),
+        calendar=calendar,
+        max_batch=args.max_batch,
+        snapshot_every=args.snapshot_every,
+    )
+    return run_engine(config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -73,6 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--verify", action="store_true", help="regenerate every batch's events and compare"
     )
     replay.set_defaults(func=cmd_replay)
+
+    engine = sub.add_parser("engine", help=cmd_engine.__doc__)
+    engine.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    engine.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="requests (ROUTER)")
+    engine.add_argument("--publish", default="tcp://127.0.0.1:5556", help="batches (PUB)")
+    engine.add_argument("--durability", choices=["write", "fsync"], default="write")
+    engine.add_argument(
+        "--calendar",
+        default="default",
+        help="default (Sat-Thu 09:00-12:30 Asia/Tehran), always-open, or a JSON file",
+    )
+    engine.add_argument("--max-batch", type=int, default=1_000)
+    engine.add_argument("--snapshot-every", type=int, default=1_000_000, help="commands")
+    engine.set_defaults(func=cmd_engine)
 
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

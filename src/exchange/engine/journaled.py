@@ -52,13 +52,18 @@ class JournaledCore:
 
     def process(self, commands: list[Command]) -> Batch:
         """Sequence, apply and durably journal one batch; returns it with its events."""
+        return self.process_encoded(commands)[0]
+
+    def process_encoded(self, commands: list[Command]) -> tuple[Batch, bytes]:
+        """As `process`, also returning the journal record's payload (to publish as is)."""
         first_seq, ts = self.sequencer.stamp(commands)
         apply = self.core.apply
         results = [apply(command, ts) for command in commands]
         batch = self.sequencer.seal(first_seq, ts, commands, results)
-        self.writer.append(first_seq, len(commands), encode_batch(batch))
+        payload = encode_batch(batch)
+        self.writer.append(first_seq, len(commands), payload)
         self.writer.flush()
-        return batch
+        return batch, payload
 
     def snapshot(self, *, fork: bool = True) -> bool:
         """Write a snapshot of the state after the last batch.

@@ -1,0 +1,109 @@
+"""The engine client gateways use: submit a command, await its durable result.
+
+ZeroMQ reconnects by itself. A request that is not answered in `timeout`
+seconds is sent again, with the same request id, until `deadline`; this is
+safe because entry is idempotent in the core (a repeated client order id
+returns the original order, a repeated deposit reference changes nothing).
+A late reply to an earlier attempt answers the request just the same.
+"""
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import os
+from typing import Final
+
+import msgspec
+import zmq
+import zmq.asyncio
+
+from exchange.core import Command
+from exchange.engine.protocol import Reply, Request, reply_decoder, request_encoder
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT: Final = 0.5
+DEFAULT_DEADLINE: Final = 30.0
+
+
+class EngineUnavailableError(Exception):
+    """The engine did not answer before the deadline (the caller should answer 503)."""
+
+
+class EngineClient:
+    def __init__(
+        self,
+        endpoint: str = "tcp://127.0.0.1:5555",
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        max_in_flight: int = 10_000,
+    ) -> None:
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.deadline = deadline
+        self.context = zmq.asyncio.Context()
+        self.socket = self.context.socket(zmq.DEALER)
+        self.socket.setsockopt(zmq.LINGER, 0)
+        self.socket.setsockopt(zmq.RECONNECT_IVL, 50)
+        self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
+        self.socket.connect(endpoint)
+        # Request ids are unique per client process and start: pid + a counter.
+        self._ids = itertools.count((os.getpid() << 32) + 1)
+        self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._reader: asyncio.Task[None] | None = None
+        self.resends = 0
+        """Requests sent again after a timeout (a gauge of engine restarts and stalls)."""
+
+    async def _read(self) -> None:
+        while True:
+            frame = await self.socket.recv()
+            try:
+                reply = reply_decoder.decode(frame)
+            except msgspec.DecodeError:
+                log.warning("undecodable reply from %s dropped", self.endpoint)
+                continue
+            future = self._pending.get(reply.request_id)
+            if future is not None and not future.done():
+                future.set_result(reply)
+
+    def _ensure_reader(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def submit(self, command: Command) -> Reply:
+        """Send `command` and return the engine's reply once the command is durable."""
+        self._ensure_reader()
+        request_id = next(self._ids)
+        frame = request_encoder.encode(Request(request_id, command))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reply] = loop.create_future()
+        async with self._slots:
+            self._pending[request_id] = future
+            try:
+                give_up = loop.time() + self.deadline
+                while True:
+                    await self.socket.send(frame)
+                    remaining = give_up - loop.time()
+                    try:
+                        return await asyncio.wait_for(
+                            asyncio.shield(future), min(self.timeout, max(remaining, 0.001))
+                        )
+                    except TimeoutError:
+                        if loop.time() >= give_up:
+                            raise EngineUnavailableError(
+                                f"no answer from {self.endpoint} in {self.deadline} s"
+                            ) from None
+                        self.resends += 1
+            finally:
+                del self._pending[request_id]
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+        self.socket.close(linger=0)
+        self.context.destroy(linger=0)

@@ -1,0 +1,37 @@
+"""The engine's wire protocol with gateways (ZeroMQ, one msgpack frame per message).
+
+A gateway's DEALER sends `Request`s; the engine's ROUTER answers each with
+a `Reply` carrying the command's sequence number and its events, sent only
+after the command is durable. Every batch is also published whole on the
+PUB socket (topic `TOPIC_BATCH`), as the exact bytes of its journal record.
+"""
+
+from typing import Final
+
+import msgspec
+
+from exchange.core.commands import Command
+from exchange.core.events import Event
+
+TOPIC_BATCH: Final = b"batch"
+
+
+class Request(msgspec.Struct, array_like=True):
+    request_id: int
+    command: Command
+
+
+class Reply(msgspec.Struct, array_like=True):
+    request_id: int
+    seq: int
+    """The command's inbound sequence number (0 when it was refused before sequencing)."""
+    first_event_seq: int
+    events: list[Event]
+    error: str = ""
+    """Why the request could not be decoded; the command was not sequenced."""
+
+
+request_encoder = msgspec.msgpack.Encoder()
+request_decoder = msgspec.msgpack.Decoder(Request)
+reply_encoder = msgspec.msgpack.Encoder()
+reply_decoder = msgspec.msgpack.Decoder(Reply)

@@ -1,0 +1,165 @@
+"""`exchange engine`: the application loop around the journaled core.
+
+One thread. Per turn: take whatever requests have arrived (up to
+`max_batch`), add the session commands the calendar asks for, sequence,
+apply and journal them durably as one batch, then answer each sender and
+publish the batch. Nothing is answered before it is durable.
+"""
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+import msgspec
+import zmq
+
+from exchange.calendar import TradingCalendar
+from exchange.core import Command
+from exchange.engine.journaled import JournaledCore
+from exchange.engine.protocol import (
+    TOPIC_BATCH,
+    Reply,
+    reply_encoder,
+    request_decoder,
+)
+from exchange.engine.scheduler import session_commands
+from exchange.journal import Durability
+from exchange.refdata import load_instruments
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineConfig:
+    data_dir: Path
+    endpoint: str = "tcp://127.0.0.1:5555"
+    publish: str = "tcp://127.0.0.1:5556"
+    durability: Durability = Durability.WRITE
+    calendar: TradingCalendar | None = None
+    max_batch: int = 1_000
+    snapshot_every: int = 1_000_000
+    """Commands between snapshots (written by a forked child)."""
+    list_symbols: bool = True
+    """On first start, list the shipped instruments (journaled like any command)."""
+
+
+class EngineServer:
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.calendar = config.calendar or TradingCalendar.default()
+        self.engine = JournaledCore(config.data_dir, durability=config.durability)
+        self.context = zmq.Context()
+        self.router = self.context.socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self.router.bind(config.endpoint)
+        self.publisher = self.context.socket(zmq.PUB)
+        self.publisher.setsockopt(zmq.LINGER, 0)
+        self.publisher.bind(config.publish)
+        self.running = True
+        self._since_snapshot = 0
+        self._last_session_check = 0.0
+
+    def stop(self, *_: object) -> None:
+        self.running = False
+
+    def _bootstrap(self) -> None:
+        if self.config.list_symbols and not self.engine.core.instruments:
+            listing: list[Command] = list(load_instruments())
+            self._run_batch(listing, [])
+            log.info("listed %d instruments", len(listing))
+
+    def _session(self) -> list[Command]:
+        now = time.monotonic()
+        if now - self._last_session_check < 0.05:
+            return []
+        self._last_session_check = now
+        return session_commands(self.calendar, datetime.now(UTC), self.engine.core)
+
+    def _run_batch(self, commands: list[Command], senders: list[tuple[bytes, int] | None]) -> None:
+        batch, payload = self.engine.process_encoded(commands)
+        event_seq = batch.first_event_seq
+        send = self.router.send_multipart
+        for index, events in enumerate(batch.events):
+            sender = senders[index] if index < len(senders) else None
+            if sender is not None:
+                identity, request_id = sender
+                reply = Reply(request_id, batch.first_seq + index, event_seq, events)
+                send([identity, reply_encoder.encode(reply)], copy=False)
+            event_seq += len(events)
+        self.publisher.send_multipart([TOPIC_BATCH, payload], copy=False)
+        self._since_snapshot += len(commands)
+        if self._since_snapshot >= self.config.snapshot_every and self.engine.snapshot():
+            self._since_snapshot = 0
+        self.engine.snapshot_writer.poll()
+
+    def _refuse(self, identity: bytes, frame: bytes, error: str) -> None:
+        request_id = 0
+        try:
+            raw = msgspec.msgpack.decode(frame)
+            if isinstance(raw, list) and raw and isinstance(raw[0], int):
+                request_id = raw[0]
+        except msgspec.DecodeError:
+            pass
+        reply = Reply(request_id, 0, 0, [], error=error[:200])
+        self.router.send_multipart([identity, reply_encoder.encode(reply)])
+
+    def serve(self) -> None:
+        self._bootstrap()
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        router = self.router
+        max_batch = self.config.max_batch
+        log.info(
+            "engine up at seq %d: requests on %s, batches on %s",
+            self.engine.last_seq,
+            self.config.endpoint,
+            self.config.publish,
+        )
+        while self.running:
+            commands: list[Command] = self._session()
+            senders: list[tuple[bytes, int] | None] = [None] * len(commands)
+            if not commands and not poller.poll(50):
+                continue
+            while len(commands) < max_batch:
+                try:
+                    identity, frame = router.recv_multipart(zmq.NOBLOCK)
+                except zmq.Again:
+                    break
+                except ValueError:  # not two frames
+                    continue
+                try:
+                    request = request_decoder.decode(frame)
+                except msgspec.DecodeError as error:
+                    self._refuse(identity, frame, f"malformed request: {error}")
+                    continue
+                commands.append(request.command)
+                senders.append((identity, request.request_id))
+            if commands:
+                self._run_batch(commands, senders)
+
+    def close(self) -> None:
+        self.engine.close()
+        self.router.close()
+        self.publisher.close()
+        self.context.term()
+
+
+def run_engine(config: EngineConfig) -> int:
+    server = EngineServer(config)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        server.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        server.serve()
+    finally:
+        server.close()
+    log.info("engine stopped at seq %d", server.engine.last_seq)
+    return 0

@@ -1,0 +1,195 @@
+"""The engine process over ZeroMQ: replies after durability, restart, SIGKILL and retry."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from exchange.calendar import TradingCalendar
+from exchange.core import (
+    CloseSession,
+    Deposit,
+    ExchangeCore,
+    NewOrder,
+    OpenAccount,
+    OpenSession,
+    OrderType,
+    Side,
+    TimeInForce,
+    state_hash,
+)
+from exchange.core.events import DuplicateOrder, Fill, OrderAccepted
+from exchange.engine import rebuild
+from exchange.engine.client import EngineClient
+from exchange.engine.scheduler import session_commands
+from exchange.refdata import load_instruments
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EngineProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        self.publish = f"tcp://127.0.0.1:{free_port()}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange", "engine", "--data-dir", str(self.data_dir),
+             "--endpoint", self.endpoint, "--publish", self.publish,
+             "--calendar", "always-open", "--snapshot-every", "2000"],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        assert self.proc.wait(timeout=20) is not None
+
+
+def order(account: int, coid: str, side: Side, price: int, qty: int = 100) -> NewOrder:
+    return NewOrder(account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, qty)
+
+
+async def setup_accounts(client: EngineClient) -> None:
+    for account in (1, 2):
+        await client.submit(OpenAccount(account))
+        await client.submit(Deposit(account, "IRR", 10**12, f"cash-{account}"))
+        await client.submit(Deposit(account, "FOOLAD", 10**6, f"sh-{account}"))
+
+
+def test_session_commands_follow_the_calendar() -> None:
+    core = ExchangeCore()
+    cal = TradingCalendar.default()
+    open_time = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # Thursday 09:30 Tehran
+    assert session_commands(cal, open_time, core) == [OpenSession(20261126)]
+    core.apply(OpenSession(20261126), 1)
+    assert session_commands(cal, open_time, core) == []
+    closed = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # 13:30 Tehran
+    assert session_commands(cal, closed, core) == [CloseSession()]
+    core.apply(CloseSession(), 2)
+    assert session_commands(cal, closed, core) == []
+    always = TradingCalendar.always()
+    core.apply(OpenSession(20261126), 3)
+    next_day = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    assert session_commands(always, next_day, core) == [CloseSession(), OpenSession(20261127)]
+
+
+def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "data")
+    engine.start()
+
+    async def scenario() -> None:
+        client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+        await setup_accounts(client)
+        accepted: dict[str, int] = {}
+        reference = next(i for i in load_instruments() if i.symbol == "FOOLAD").reference_price
+        reply = await client.submit(order(1, "sell-1", Side.SELL, reference))
+        assert reply.seq > 0
+        price = 0
+        for event in reply.events:
+            if type(event) is OrderAccepted:
+                accepted[event.client_order_id] = event.order_id
+                price = event.price
+        assert price
+        # A stream of traffic from 20 concurrent senders, and a SIGKILL in the middle of it.
+        answered = 0
+        queue = iter(range(300))
+
+        async def sender() -> None:
+            nonlocal answered
+            for i in queue:
+                reply = await client.submit(order(2, f"b{i}", Side.BUY, price - (i % 5) - 1))
+                answered += 1
+                for event in reply.events:
+                    if type(event) in (OrderAccepted, DuplicateOrder):
+                        accepted[event.client_order_id] = event.order_id
+
+        senders = [asyncio.create_task(sender()) for _ in range(20)]
+        while answered < 100:
+            await asyncio.sleep(0.001)
+        engine.kill()
+        engine.start()
+        await asyncio.gather(*senders)
+        assert client.resends > 0  # the kill landed while requests were in flight
+        assert len([c for c in accepted if c.startswith("b")]) == 300
+        # A retry with the same client order id returns the original order.
+        again = await client.submit(order(2, "b7", Side.BUY, price))
+        (dup,) = again.events
+        assert type(dup) is DuplicateOrder and dup.order_id == accepted["b7"]
+        # A crossing order trades against resting ones after the restart.
+        crossed = await client.submit(order(1, "cross", Side.SELL, price - 5, 200))
+        assert any(type(e) is Fill for e in crossed.events)
+        await client.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        engine.kill(signal.SIGTERM)
+    state = rebuild(tmp_path / "data", verify=True)
+    assert state.mismatched_batches == []
+    buys = [o for o in state.core.orders.values() if o.client_order_id.startswith("b")]
+    assert len(buys) == 300  # every acknowledged order exactly once
+    assert len({o.client_order_id for o in buys}) == 300
+    assert state_hash(state.core) == state_hash(rebuild(tmp_path / "data", use_snapshot=False).core)
+
+
+def test_sigterm_stops_cleanly_and_the_state_is_kept(tmp_path: Path) -> None:
+    engine = EngineProcess(tmp_path / "data")
+    engine.start()
+
+    async def place() -> None:
+        client = EngineClient(engine.endpoint, timeout=0.3)
+        await setup_accounts(client)
+        await client.close()
+
+    asyncio.run(place())
+    engine.kill(signal.SIGTERM)
+    assert engine.proc is not None and engine.proc.returncode == 0
+    state = rebuild(tmp_path / "data")
+    assert set(state.core.accounts) == {1, 2}
+    assert len(state.core.instruments) == 100
+
+
+def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Path) -> None:
+    import zmq
+
+    engine = EngineProcess(tmp_path / "data")
+    engine.start()
+    context = zmq.Context()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    dealer.connect(engine.endpoint)
+    try:
+        dealer.send(b"\x93\x01\x02garbage")
+        assert dealer.poll(10_000)
+        from exchange.engine.protocol import reply_decoder
+
+        reply = reply_decoder.decode(dealer.recv())
+        assert reply.seq == 0 and "malformed" in reply.error
+
+        async def still_alive() -> None:
+            client = EngineClient(engine.endpoint, timeout=0.3)
+            reply = await client.submit(OpenAccount(5))
+            assert reply.seq > 0
+            await client.close()
+
+        asyncio.run(still_alive())
+    finally:
+        dealer.close()
+        context.term()
+        engine.kill(signal.SIGTERM)
