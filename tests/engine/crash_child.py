@@ -23,7 +23,7 @@ def main() -> None:
             print(f"ack {engine.last_seq}", flush=True)
             if i % 50 == 49:
                 engine.snapshot()
-                engine.snapshot_writer.poll()
+                engine.poll_snapshot()
 
 
 if __name__ == "__main__":

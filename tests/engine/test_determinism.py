@@ -79,3 +79,13 @@ def test_restart_continues_from_the_same_state(tmp_path: Path) -> None:
         assert engine.last_seq > last
         after = state_hash(engine.core)
     assert state_hash(rebuild(root, use_snapshot=False).core) == after
+
+
+def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
+    with JournaledCore(tmp_path, clock=counter_clock(), snapshots_kept=2) as engine:  # type: ignore[arg-type]
+        engine.process(setup_batch())
+        for batch in random_batches(5, 6):
+            engine.process(batch)
+            engine.snapshot(fork=False)
+        seqs = engine.snapshots.list()
+    assert len(seqs) == 2 and seqs[-1] == engine.last_seq

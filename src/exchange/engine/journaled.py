@@ -29,6 +29,7 @@ class JournaledCore:
         durability: Durability = Durability.WRITE,
         clock: Clock = time.time_ns,
         segment_bytes: int = 64 * 1024 * 1024,
+        snapshots_kept: int = 3,
     ) -> None:
         self.data = DataDir(Path(root)).create()
         self.recovered: Recovered = rebuild(self.data.root)
@@ -45,6 +46,7 @@ class JournaledCore:
             )
         self.snapshots = SnapshotStore(self.data.snapshots)
         self.snapshot_writer = ForkedSnapshotWriter(self.snapshots)
+        self.snapshots_kept = snapshots_kept
 
     @property
     def last_seq(self) -> int:
@@ -83,10 +85,19 @@ class JournaledCore:
         if fork:
             return self.snapshot_writer.start(seq, payload)
         self.snapshots.write(seq, payload())
+        self.snapshots.prune(keep=self.snapshots_kept)
         return True
 
+    def poll_snapshot(self) -> int | None:
+        """Reap a finished snapshot child; keep only the newest `snapshots_kept`."""
+        done = self.snapshot_writer.poll()
+        if done is not None:
+            self.snapshots.prune(keep=self.snapshots_kept)
+        return done
+
     def close(self) -> None:
-        self.snapshot_writer.wait()
+        if self.snapshot_writer.wait() is not None:
+            self.snapshots.prune(keep=self.snapshots_kept)
         self.writer.close()
 
     def __enter__(self) -> "JournaledCore":

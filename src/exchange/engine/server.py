@@ -95,7 +95,7 @@ class EngineServer:
         self._since_snapshot += len(commands)
         if self._since_snapshot >= self.config.snapshot_every and self.engine.snapshot():
             self._since_snapshot = 0
-        self.engine.snapshot_writer.poll()
+        self.engine.poll_snapshot()
 
     def _refuse(self, identity: bytes, frame: bytes, error: str) -> None:
         request_id = 0

@@ -117,8 +117,10 @@ class ForkedSnapshotWriter:
 
     def start(self, seq: int, encode: Callable[[], bytes]) -> bool:
         """Fork a child that encodes and writes; False if one is still running."""
-        if self._pid is not None and self.poll() is None and self._pid is not None:
-            return False
+        if self._pid is not None:
+            self.poll()
+            if self._pid is not None:  # still writing
+                return False
         pid = os.fork()
         if pid == 0:  # the child: never return into the parent's code
             code = 1
