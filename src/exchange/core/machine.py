@@ -83,6 +83,7 @@ _REJECTED: Final = OrderStatus.REJECTED
 _EXPIRED: Final = OrderStatus.EXPIRED
 _OPEN: Final = AccountStatus.OPEN
 _ACTIVE: Final = InstrumentStatus.ACTIVE
+_USER: Final = CancelReason.USER
 _SIDES: Final = (_BUY, _SELL)
 _TIFS: Final = (_DAY, _GTC, _IOC, _FOK)
 
@@ -131,8 +132,12 @@ class ExchangeCore:
     def apply(self, command: Command, ts: int) -> list[Event]:
         """Apply one sequenced command stamped with time `ts`; return its events."""
         out: list[Event] = []
-        if type(command) is NewOrder:  # the hot path: skip the dispatch table
-            self._new_order(command, ts, out)
+        kind = type(command)
+        if kind is NewOrder:  # the hot paths skip the dispatch table
+            self._new_order(command, ts, out)  # type: ignore[arg-type]
+            return out
+        if kind is CancelOrder:
+            self._cancel_order(command, ts, out)  # type: ignore[arg-type]
             return out
         handler = self._handlers.get(type(command))
         if handler is None:
@@ -294,7 +299,9 @@ class ExchangeCore:
             self._end_remainder(order, account, position, CancelReason.FOK_UNFILLABLE, ts, out)
             return
         self_trade = False
-        if opposite.keys:
+        keys = opposite.keys
+        if keys and (-keys[-1] <= limit if side == _BUY else keys[-1] >= limit):
+            # It crosses the best opposite price (ask keys are negated prices).
             self_trade = self._match(order, account, position, instrument, opposite, limit, ts, out)
         if order.leaves:
             if self_trade:
@@ -509,27 +516,30 @@ class ExchangeCore:
 
     def _cancel_order(self, cmd: CancelOrder, ts: int, out: list[Event]) -> None:
         account = self.accounts.get(cmd.account)
-        reason: RejectReason | None = None
-        order: Order | None = None
-        if account is None:
-            reason = R.UNKNOWN_ACCOUNT
-        else:
-            order_id = cmd.order_id or account.orders_by_client_id.get(cmd.client_order_id, 0)
-            order = self.orders.get(order_id)
-            if order is None:
-                reason = R.UNKNOWN_ORDER
-            elif order.account != account.id:
-                reason = R.NOT_ORDER_OWNER
-            elif not order.is_live:
-                reason = R.ORDER_FINAL
-        if reason is not None or order is None:
-            out.append(
-                CancelRejected(
-                    cmd.account, cmd.order_id, cmd.client_order_id, reason or R.UNKNOWN_ORDER, ts
-                )
+        if account is not None:  # the common case first, with as few calls as possible
+            order = self.orders.get(
+                cmd.order_id or account.orders_by_client_id.get(cmd.client_order_id, 0)
             )
-            return
-        self._remove_resting(order, CancelReason.USER, ts, out)
+            if order is not None and order.account == account.id:
+                status = order.status
+                if status is _NEW or status is _PARTIAL:
+                    symbol = order.symbol
+                    book = self.instruments[symbol].book
+                    (book.bids if order.side == _BUY else book.asks).unlink(order, order.leaves)
+                    position = account.positions[symbol]
+                    self._end_remainder(order, account, position, _USER, ts, out)
+                    return
+        reason = R.UNKNOWN_ACCOUNT
+        if account is not None:
+            order_id = cmd.order_id or account.orders_by_client_id.get(cmd.client_order_id, 0)
+            found = self.orders.get(order_id)
+            if found is None:
+                reason = R.UNKNOWN_ORDER
+            elif found.account != account.id:
+                reason = R.NOT_ORDER_OWNER
+            else:
+                reason = R.ORDER_FINAL
+        out.append(CancelRejected(cmd.account, cmd.order_id, cmd.client_order_id, reason, ts))
 
     def _duplicate(self, order: Order, ts: int) -> DuplicateOrder:
         return DuplicateOrder(
