@@ -33,10 +33,16 @@ from exchange.refdata import load_instruments
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all probe sockets stay open until every port is chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def percentiles(values_ns: list[int]) -> dict[str, float]:
@@ -109,11 +115,12 @@ def main() -> int:
     parser.add_argument("--market-every", type=int, default=5)
     parser.add_argument("--durability", choices=["write", "fsync"], default="write")
     args = parser.parse_args()
-    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    requests, batches = free_ports(2)
+    endpoint = f"tcp://127.0.0.1:{requests}"
     with tempfile.TemporaryDirectory(prefix="exchange-bench-") as tmp:
         engine = subprocess.Popen(
             [sys.executable, "-m", "exchange", "engine", "--data-dir", tmp,
-             "--endpoint", endpoint, "--publish", f"tcp://127.0.0.1:{free_port()}",
+             "--endpoint", endpoint, "--publish", f"tcp://127.0.0.1:{batches}",
              "--calendar", "always-open", "--durability", args.durability],
             cwd=ROOT,
             stderr=subprocess.DEVNULL,

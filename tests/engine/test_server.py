@@ -32,17 +32,24 @@ from exchange.refdata import load_instruments
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports: all probe sockets stay open until every port is chosen."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 class EngineProcess:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
-        self.publish = f"tcp://127.0.0.1:{free_port()}"
+        requests, batches = free_ports(2)
+        self.endpoint = f"tcp://127.0.0.1:{requests}"
+        self.publish = f"tcp://127.0.0.1:{batches}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -95,6 +102,12 @@ def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_p
 
     async def scenario() -> None:
         client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+        try:
+            await run(client)
+        finally:
+            await client.close()
+
+    async def run(client: EngineClient) -> None:
         await setup_accounts(client)
         accepted: dict[str, int] = {}
         reference = next(i for i in load_instruments() if i.symbol == "FOOLAD").reference_price
@@ -134,7 +147,6 @@ def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_p
         # A crossing order trades against resting ones after the restart.
         crossed = await client.submit(order(1, "cross", Side.SELL, price - 5, 200))
         assert any(type(e) is Fill for e in crossed.events)
-        await client.close()
 
     try:
         asyncio.run(scenario())
@@ -154,8 +166,10 @@ def test_sigterm_stops_cleanly_and_the_state_is_kept(tmp_path: Path) -> None:
 
     async def place() -> None:
         client = EngineClient(engine.endpoint, timeout=0.3)
-        await setup_accounts(client)
-        await client.close()
+        try:
+            await setup_accounts(client)
+        finally:
+            await client.close()
 
     asyncio.run(place())
     engine.kill(signal.SIGTERM)
@@ -184,9 +198,11 @@ def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Pa
 
         async def still_alive() -> None:
             client = EngineClient(engine.endpoint, timeout=0.3)
-            reply = await client.submit(OpenAccount(5))
-            assert reply.seq > 0
-            await client.close()
+            try:
+                reply = await client.submit(OpenAccount(5))
+                assert reply.seq > 0
+            finally:
+                await client.close()
 
         asyncio.run(still_alive())
     finally:

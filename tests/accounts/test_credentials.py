@@ -1,0 +1,64 @@
+"""Credentials are stored as Argon2 hashes; tokens are signed, scoped and expire."""
+
+import jwt
+import pytest
+
+from exchange.accounts import (
+    InvalidTokenError,
+    TokenIssuer,
+    hash_secret,
+    new_client_id,
+    new_client_secret,
+    new_signing_key,
+    verify_secret,
+)
+
+NOW = 1_790_000_000
+
+
+def test_secrets_are_random_hashed_and_verified() -> None:
+    secret = new_client_secret()
+    assert len(secret) >= 40 and secret != new_client_secret()
+    assert new_client_id() != new_client_id()
+    stored = hash_secret(secret)
+    assert secret not in stored and stored.startswith("$argon2")
+    assert verify_secret(stored, secret)
+    assert not verify_secret(stored, secret + "x")
+    assert not verify_secret(stored, "")
+    assert not verify_secret(stored, "x" * 10_000)  # refused before hashing
+    assert not verify_secret("not a hash", secret)
+
+
+def test_tokens_carry_scopes_and_accounts_and_expire() -> None:
+    issuer = TokenIssuer(new_signing_key(), ttl_seconds=60)
+    token, expires_in = issuer.issue("cl_1", frozenset({"trade", "read"}), (7, 9), NOW)
+    assert expires_in == 60
+    claims = issuer.verify(token, NOW + 59)
+    assert claims.client_id == "cl_1"
+    assert claims.scopes == frozenset({"trade", "read"})
+    assert claims.accounts == (7, 9)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        issuer.verify(token, NOW + 60)
+
+
+def test_forged_tampered_and_foreign_tokens_are_refused() -> None:
+    key = new_signing_key()
+    issuer = TokenIssuer(key)
+    token, _ = issuer.issue("cl_1", frozenset({"read"}), (1,), NOW)
+    with pytest.raises(InvalidTokenError):
+        TokenIssuer(new_signing_key()).verify(token, NOW)  # another key
+    header, payload, signature = token.split(".")
+    with pytest.raises(InvalidTokenError):
+        issuer.verify(f"{header}.{payload}x.{signature}", NOW)
+    unsigned = jwt.encode({"sub": "cl_1", "iss": "exchange", "iat": NOW, "exp": NOW + 60,
+                           "scope": "admin"}, None, algorithm="none")  # fmt: skip
+    with pytest.raises(InvalidTokenError):
+        issuer.verify(unsigned, NOW)
+    with pytest.raises(InvalidTokenError):
+        TokenIssuer(key, issuer="elsewhere").verify(token, NOW)
+    with pytest.raises(InvalidTokenError):
+        issuer.verify("", NOW)
+    with pytest.raises(ValueError, match="unknown scopes"):
+        issuer.issue("cl_1", frozenset({"root"}), (), NOW)
+    with pytest.raises(ValueError):
+        TokenIssuer(b"short")
