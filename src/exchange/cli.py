@@ -54,10 +54,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the exchange on embedded defaults (for now: a journaled demo of the core)."""
+    """Start the exchange on embedded defaults with demo accounts and demo traffic."""
     from exchange.demo import run_demo
 
-    return run_demo(_data_dir(args.data_dir), orders=args.orders, seed=args.seed)
+    return run_demo(
+        _data_dir(args.data_dir),
+        orders=args.orders,
+        seed=args.seed,
+        wait=not args.no_wait,
+        endpoint=args.endpoint,
+        publish=args.publish,
+    )
 
 
 def cmd_engine(args: argparse.Namespace) -> int:
@@ -117,7 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
-    run.add_argument("--orders", type=int, default=20_000, help="demo orders to place")
+    run.add_argument("--orders", type=int, default=5_000, help="demo orders to place")
+    run.add_argument("--no-wait", action="store_true", help="stop after the demo orders")
+    run.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="engine requests")
+    run.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batches")
     run.add_argument("--seed", type=int, default=1)
     run.set_defaults(func=cmd_run)
     return parser

@@ -1,15 +1,19 @@
-"""A short journaled trading demo on the 100 listed symbols.
+"""`exchange run`: start the exchange on its embedded defaults, with demo traffic.
 
-Stands in for `exchange run` until the engine process and gateways exist:
-it lists the instruments, opens and funds demo accounts on first start,
-opens today's session and trades random orders through the journaled
-engine, in batches, as the engine loop will. A second run continues from
-the same state (snapshot + journal in the data directory).
+Starts the engine process (data in ./var, the 100 listed symbols, demo mode:
+the calendar always open), opens and funds ten demo accounts through the
+engine's own API (idempotent: a second run finds them there), sends a burst
+of random orders through the engine client, prints what happened, and keeps
+the engine running until Ctrl-C. The next run continues from the same
+state. The REST/WebSocket gateway joins here when it lands.
 """
 
+import asyncio
 import random
+import signal
+import subprocess
+import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 from exchange.core import (
@@ -17,21 +21,23 @@ from exchange.core import (
     Deposit,
     NewOrder,
     OpenAccount,
-    OpenSession,
     OrderType,
     Side,
     TimeInForce,
-    state_hash,
 )
-from exchange.engine import JournaledCore
+from exchange.core.commands import AddInstrument
+from exchange.core.events import Fill, OrderAccepted, OrderRejected
+from exchange.engine.client import EngineClient
 from exchange.refdata import load_instruments
 
 DEMO_ACCOUNTS = range(1, 11)
-BATCH = 100
+ENDPOINT = "tcp://127.0.0.1:5555"
+PUBLISH = "tcp://127.0.0.1:5556"
 
 
-def _setup(engine: JournaledCore) -> None:
-    setup: list[Command] = list(load_instruments())
+def _demo_setup() -> list[Command]:
+    """Accounts with cash and shares of every symbol; fixed references make it idempotent."""
+    setup: list[Command] = []
     for account in DEMO_ACCOUNTS:
         setup.append(OpenAccount(account))
         setup.append(Deposit(account, "IRR", 10**13, f"demo-cash-{account}"))
@@ -39,66 +45,91 @@ def _setup(engine: JournaledCore) -> None:
             Deposit(account, i.symbol, 1_000_000, f"demo-{i.symbol}-{account}")
             for i in load_instruments()
         )
-    engine.process(setup)
+    return setup
 
 
-def _random_order(rng: random.Random, engine: JournaledCore, n: int) -> NewOrder:
-    instrument = rng.choice(list(engine.core.instruments.values()))
+def _random_order(rng: random.Random, instruments: list[AddInstrument], n: int) -> NewOrder:
+    instrument = rng.choice(instruments)
     side = rng.choice((Side.BUY, Side.SELL))
-    kind = rng.random()
     quantity = rng.randint(1, 20) * 10 * instrument.lot_size
-    if kind < 0.1:
-        order_type, tif, price = OrderType.MARKET, TimeInForce.IOC, 0
-    else:
-        ticks = (instrument.high_price - instrument.low_price) // instrument.tick_size
-        offset = rng.randint(0, max(ticks // 10, 1)) * instrument.tick_size
-        mid = instrument.reference_price
-        price = mid - offset if side is Side.BUY else mid + offset
-        if kind < 0.3:  # marketable
-            price = mid + offset if side is Side.BUY else mid - offset
-        price = min(max(price, instrument.low_price), instrument.high_price)
-        order_type, tif = OrderType.LIMIT, TimeInForce.DAY
+    if rng.random() < 0.1:
+        return NewOrder(
+            rng.choice(DEMO_ACCOUNTS), f"demo-{time.time_ns()}-{n}", instrument.symbol, side,
+            OrderType.MARKET, TimeInForce.IOC, 0, quantity,
+        )  # fmt: skip
+    reference, tick = instrument.reference_price, instrument.tick_size
+    offset = rng.randint(0, max(reference // 100 // tick, 1)) * tick  # within about 1 %
+    aggressive = rng.random() < 0.3
+    price = reference + offset if (side is Side.BUY) == aggressive else reference - offset
     return NewOrder(
-        rng.choice(DEMO_ACCOUNTS),
-        f"demo-{time.time_ns()}-{n}",
-        instrument.symbol,
-        side,
-        order_type,
-        tif,
-        price,
-        quantity,
-    )
+        rng.choice(DEMO_ACCOUNTS), f"demo-{time.time_ns()}-{n}", instrument.symbol, side,
+        OrderType.LIMIT, TimeInForce.DAY, max(price, tick), quantity,
+    )  # fmt: skip
 
 
-def run_demo(root: Path, *, orders: int, seed: int) -> int:
+async def _drive(endpoint: str, orders: int, seed: int) -> dict[str, int]:
+    client = EngineClient(endpoint, timeout=1.0, deadline=60)
+    counts = {"accepted": 0, "rejected": 0, "trades": 0}
+    try:
+        for command in _demo_setup():
+            await client.submit(command)
+        instruments = load_instruments()
+        rng = random.Random(seed + time.time_ns())
+        queue = iter(range(orders))
+
+        async def sender() -> None:
+            for n in queue:
+                reply = await client.submit(_random_order(rng, instruments, n))
+                for event in reply.events:
+                    if type(event) is OrderAccepted:
+                        counts["accepted"] += 1
+                    elif type(event) is OrderRejected:
+                        counts["rejected"] += 1
+                    elif type(event) is Fill and event.aggressor:
+                        counts["trades"] += 1
+
+        await asyncio.gather(*(sender() for _ in range(8)))
+    finally:
+        await client.close()
+    return counts
+
+
+def run_demo(
+    root: Path,
+    *,
+    orders: int,
+    seed: int,
+    wait: bool = True,
+    endpoint: str = ENDPOINT,
+    publish: str = PUBLISH,
+) -> int:
     root.mkdir(parents=True, exist_ok=True)
-    with JournaledCore(root) as engine:
-        recovered = engine.recovered
-        print(
-            f"data directory {root}: recovered seq {recovered.last_seq} "
-            f"(snapshot {recovered.snapshot_seq}, {recovered.commands} commands replayed)"
-        )
-        if not engine.core.instruments:
-            _setup(engine)
-            print(f"listed {len(engine.core.instruments)} symbols, {len(DEMO_ACCOUNTS)} accounts")
-        today = int(datetime.now(UTC).strftime("%Y%m%d"))
-        if not engine.core.session_open:
-            engine.process([OpenSession(max(today, engine.core.trading_day))])
-        rng = random.Random(seed + engine.last_seq)
-        trades_before = engine.core.next_trade_id
+    engine = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "engine", "--data-dir", str(root),
+         "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
+    )  # fmt: skip
+    try:
         started = time.perf_counter()
-        for start in range(0, orders, BATCH):
-            count = min(BATCH, orders - start)
-            engine.process([_random_order(rng, engine, start + i) for i in range(count)])
+        counts = asyncio.run(_drive(endpoint, orders, seed))
         elapsed = time.perf_counter() - started
-        engine.snapshot()
-        core = engine.core
         print(
-            f"{orders} orders in {elapsed:.2f} s ({orders / elapsed:,.0f}/s), "
-            f"{core.next_trade_id - trades_before} trades, "
-            f"{sum(1 for o in core.orders.values() if o.is_live)} live orders, "
-            f"journal at seq {engine.last_seq}"
+            f"demo: {orders} orders through the engine in {elapsed:.1f} s: "
+            f"{counts['accepted']} accepted, {counts['rejected']} rejected, "
+            f"{counts['trades']} trades",
+            flush=True,
         )
-        print(f"state hash {state_hash(core)}")
-        print(f"check it: exchange replay {root}")
-    return 0
+        print(
+            f"engine running: requests on {endpoint}, batches on {publish}, data in {root}; "
+            f"inspect with `exchange replay {root}`",
+            flush=True,
+        )
+        if wait:
+            print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
+            engine.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if engine.poll() is None:
+            engine.send_signal(signal.SIGTERM)
+            engine.wait(timeout=30)
+    return 0 if engine.returncode in (0, -signal.SIGTERM) else 1
