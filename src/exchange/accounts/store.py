@@ -1,0 +1,285 @@
+"""Applications, accounts and credentials in SQL (SQLite by default, PostgreSQL by URL).
+
+SQLAlchemy Core, one code path for both databases. The store decides
+nothing about trading: approving an application creates the account row and
+its first credential here; the gateway then opens the account in the engine
+(a journaled, idempotent command). Secrets are stored only as Argon2 hashes.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+
+from exchange.accounts.credentials import (
+    hash_secret,
+    new_client_id,
+    new_client_secret,
+    verify_secret,
+)
+from exchange.accounts.kyc import Application, KycStatus, SanctionsList, Screening, screen
+
+metadata = sa.MetaData()
+
+applications = sa.Table(
+    "kyc_applications",
+    metadata,
+    sa.Column("application_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("full_name", sa.String(100), nullable=False),
+    sa.Column("national_id", sa.String(20), nullable=False, index=True),
+    sa.Column("date_of_birth", sa.Date, nullable=True),
+    sa.Column("address", sa.String(300), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("phone", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False, index=True),
+    sa.Column("findings", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("decided_by", sa.String(64), nullable=True),
+    sa.Column("decision_note", sa.String(500), nullable=True),
+)
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "application_id",
+        sa.Integer,
+        sa.ForeignKey("kyc_applications.application_id"),
+        nullable=True,
+        unique=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+credentials = sa.Table(
+    "credentials",
+    metadata,
+    sa.Column("client_id", sa.String(64), primary_key=True),
+    sa.Column("secret_hash", sa.String(200), nullable=False),
+    sa.Column("scopes", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked", sa.Boolean, nullable=False, default=False),
+)
+
+credential_accounts = sa.Table(
+    "credential_accounts",
+    metadata,
+    sa.Column("client_id", sa.String(64), sa.ForeignKey("credentials.client_id"), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.account_id"), primary_key=True),
+)
+
+
+class ApplicationNotPendingError(Exception):
+    """Only an application that waits for review can be approved or rejected."""
+
+
+@dataclass(frozen=True)
+class StoredApplication:
+    application_id: int
+    application: Application
+    status: KycStatus
+    findings: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class IssuedCredential:
+    """What the approve response shows once: the secret is not stored in clear."""
+
+    account_id: int
+    client_id: str
+    client_secret: str
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Credential:
+    client_id: str
+    scopes: frozenset[str]
+    accounts: tuple[int, ...]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AccountStore:
+    def __init__(self, url: str = "sqlite:///var/accounts.db") -> None:
+        self.engine = sa.create_engine(url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        metadata.create_all(self.engine)
+
+    # ----------------------------------------------------------- applications
+
+    def submit(
+        self, application: Application, *, today: date, sanctions: SanctionsList
+    ) -> tuple[int, Screening]:
+        """Screen and record an application; returns its id and the screening."""
+        with self.engine.begin() as conn:
+            seen = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(applications)
+                .where(applications.c.national_id == application.national_id)
+                .where(applications.c.status != KycStatus.REJECTED.value)
+            ).scalar_one()
+            screening = screen(
+                application, today=today, sanctions=sanctions, identity_seen_before=seen > 0
+            )
+            findings = [{"reason": f.reason.value, "field": f.field} for f in screening.findings]
+            result = conn.execute(
+                applications.insert().values(
+                    full_name=application.full_name,
+                    national_id=application.national_id,
+                    date_of_birth=application.date_of_birth,
+                    address=application.address,
+                    email=application.email,
+                    phone=application.phone,
+                    status=screening.status.value,
+                    findings=json.dumps(findings),
+                    created_at=_now(),
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0]), screening
+
+    def applications(self, status: KycStatus, limit: int = 100) -> list[StoredApplication]:
+        query = (
+            sa.select(applications)
+            .where(applications.c.status == status.value)
+            .order_by(applications.c.application_id)
+            .limit(min(limit, 1000))
+        )
+        with self.engine.connect() as conn:
+            return [self._row(row) for row in conn.execute(query)]
+
+    @staticmethod
+    def _row(row: sa.Row[tuple[object, ...]]) -> StoredApplication:
+        m = row._mapping
+        return StoredApplication(
+            application_id=int(m["application_id"]),
+            application=Application(
+                m["full_name"],
+                m["national_id"],
+                m["date_of_birth"],
+                m["address"],
+                m["email"],
+                m["phone"],
+            ),
+            status=KycStatus(m["status"]),
+            findings=json.loads(m["findings"]),
+        )
+
+    def _decide(
+        self, conn: sa.Connection, application_id: int, status: KycStatus, officer: str, note: str
+    ) -> None:
+        updated = conn.execute(
+            applications.update()
+            .where(applications.c.application_id == application_id)
+            .where(applications.c.status == KycStatus.PENDING_REVIEW.value)
+            .values(
+                status=status.value,
+                decided_at=_now(),
+                decided_by=officer[:64],
+                decision_note=note[:500],
+            )
+        )
+        if updated.rowcount != 1:
+            raise ApplicationNotPendingError(f"application {application_id} is not pending review")
+
+    def approve(self, application_id: int, officer: str) -> IssuedCredential:
+        """Open the account and issue its first credential (trade + read), in one transaction."""
+        scopes = frozenset({"trade", "read"})
+        secret = new_client_secret()
+        client_id = new_client_id()
+        with self.engine.begin() as conn:
+            self._decide(conn, application_id, KycStatus.APPROVED, officer, "approved")
+            result = conn.execute(
+                accounts.insert().values(application_id=application_id, created_at=_now())
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            account_id = int(key[0])
+            self._insert_credential(conn, client_id, secret, scopes, (account_id,))
+        return IssuedCredential(account_id, client_id, secret, scopes)
+
+    def reject(self, application_id: int, officer: str, note: str) -> None:
+        with self.engine.begin() as conn:
+            self._decide(conn, application_id, KycStatus.REJECTED, officer, note)
+
+    # ------------------------------------------------------------ credentials
+
+    @staticmethod
+    def _insert_credential(
+        conn: sa.Connection,
+        client_id: str,
+        secret: str,
+        scopes: frozenset[str],
+        account_ids: tuple[int, ...],
+    ) -> None:
+        conn.execute(
+            credentials.insert().values(
+                client_id=client_id,
+                secret_hash=hash_secret(secret),
+                scopes=" ".join(sorted(scopes)),
+                created_at=_now(),
+                revoked=False,
+            )
+        )
+        for account_id in account_ids:
+            conn.execute(
+                credential_accounts.insert().values(client_id=client_id, account_id=account_id)
+            )
+
+    def create_credential(
+        self,
+        scopes: frozenset[str],
+        account_ids: tuple[int, ...] = (),
+        *,
+        client_id: str | None = None,
+        secret: str | None = None,
+    ) -> tuple[str, str]:
+        """A credential for a broker (several accounts) or an operator (admin scopes).
+
+        With `client_id` and `secret` given (the configured first admin), it is
+        created only if that client id does not exist yet.
+        """
+        client_id = client_id or new_client_id()
+        secret = secret or new_client_secret()
+        with self.engine.begin() as conn:
+            exists = conn.execute(
+                sa.select(credentials.c.client_id).where(credentials.c.client_id == client_id)
+            ).first()
+            if exists is None:
+                self._insert_credential(conn, client_id, secret, scopes, account_ids)
+        return client_id, secret
+
+    def authenticate(self, client_id: str, secret: str) -> Credential | None:
+        """The credential if the secret matches and it is not revoked, else None."""
+        if not client_id or len(client_id) > 64:
+            return None
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(credentials).where(credentials.c.client_id == client_id)
+            ).first()
+            if row is None or row.revoked or not verify_secret(row.secret_hash, secret):
+                return None
+            owned = conn.execute(
+                sa.select(credential_accounts.c.account_id)
+                .where(credential_accounts.c.client_id == client_id)
+                .order_by(credential_accounts.c.account_id)
+            ).scalars()
+            return Credential(client_id, frozenset(row.scopes.split()), tuple(owned))
+
+    def revoke(self, client_id: str) -> bool:
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                credentials.update()
+                .where(credentials.c.client_id == client_id)
+                .values(revoked=True)
+            )
+            return result.rowcount == 1
