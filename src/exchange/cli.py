@@ -94,6 +94,25 @@ def cmd_engine(args: argparse.Namespace) -> int:
     return run_engine(config)
 
 
+def cmd_gateway(args: argparse.Namespace) -> int:
+    """Run the client gateway (HTTP): accounts, KYC and tokens so far; orders come next."""
+    import uvicorn
+
+    from exchange.gateway import GatewayConfig, create_app
+    from exchange.gateway.keys import load_or_create_key
+
+    root = _data_dir(args.data_dir)
+    config = GatewayConfig(
+        db_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
+        engine_endpoint=args.engine,
+        signing_key=load_or_create_key(root / "gateway.key"),
+        admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
+        admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
+    )
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -121,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--max-batch", type=int, default=1_000)
     engine.add_argument("--snapshot-every", type=int, default=1_000_000, help="commands")
     engine.set_defaults(func=cmd_engine)
+
+    gateway = sub.add_parser("gateway", help=cmd_gateway.__doc__)
+    gateway.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=8080)
+    gateway.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
+    gateway.add_argument("--db-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    gateway.set_defaults(func=cmd_gateway)
 
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

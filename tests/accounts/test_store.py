@@ -63,8 +63,12 @@ def test_application_review_approval_and_login(store: AccountStore) -> None:
     pending = store.applications(KycStatus.PENDING_REVIEW)
     assert [a.application_id for a in pending] == [application_id]
     assert pending[0].application == applicant(1)
+    assert store.status(application_id) is KycStatus.PENDING_REVIEW
     issued = store.approve(application_id, officer="compliance-1")
     assert issued.scopes == frozenset({"trade", "read"})
+    assert issued.account_id == application_id
+    assert store.status(application_id) is KycStatus.APPROVED
+    assert store.status(999_999) is None
     assert store.applications(KycStatus.PENDING_REVIEW) == []
     credential = store.authenticate(issued.client_id, issued.client_secret)
     assert credential is not None and credential.accounts == (issued.account_id,)

@@ -43,7 +43,7 @@ applications = sa.Table(
 accounts = sa.Table(
     "accounts",
     metadata,
-    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column(
         "application_id",
         sa.Integer,
@@ -191,19 +191,33 @@ class AccountStore:
         if updated.rowcount != 1:
             raise ApplicationNotPendingError(f"application {application_id} is not pending review")
 
+    def status(self, application_id: int) -> KycStatus | None:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(applications.c.status).where(
+                    applications.c.application_id == application_id
+                )
+            ).scalar_one_or_none()
+        return None if value is None else KycStatus(value)
+
     def approve(self, application_id: int, officer: str) -> IssuedCredential:
-        """Open the account and issue its first credential (trade + read), in one transaction."""
+        """Record the account and its first credential (trade + read), in one transaction.
+
+        The account id is the application id, so the caller can open the
+        account in the engine *before* approving here (idempotently), and a
+        failure between the two never loses the one-time secret.
+        """
         scopes = frozenset({"trade", "read"})
         secret = new_client_secret()
         client_id = new_client_id()
+        account_id = application_id
         with self.engine.begin() as conn:
             self._decide(conn, application_id, KycStatus.APPROVED, officer, "approved")
-            result = conn.execute(
-                accounts.insert().values(application_id=application_id, created_at=_now())
+            conn.execute(
+                accounts.insert().values(
+                    account_id=account_id, application_id=application_id, created_at=_now()
+                )
             )
-            key = result.inserted_primary_key
-            assert key is not None
-            account_id = int(key[0])
             self._insert_credential(conn, client_id, secret, scopes, (account_id,))
         return IssuedCredential(account_id, client_id, secret, scopes)
 
