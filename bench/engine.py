@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,21 +27,10 @@ from pathlib import Path
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.core.events import Fill
 from exchange.engine.client import EngineClient
+from exchange.engine.ports import free_ports
 from exchange.refdata import load_instruments
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all probe sockets stay open until every port is chosen."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def percentiles(values_ns: list[int]) -> dict[str, float]:

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.engine.test_server import free_ports
+from exchange.engine.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -26,22 +25,11 @@ from exchange.core import (
 from exchange.core.events import DuplicateOrder, Fill, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
+from exchange.engine.ports import free_ports
 from exchange.engine.scheduler import session_commands
 from exchange.refdata import load_instruments
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: all probe sockets stay open until every port is chosen."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(probe.getsockname()[1]) for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 class EngineProcess:

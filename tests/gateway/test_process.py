@@ -12,8 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from exchange.engine.ports import free_ports
 from tests.accounts.test_kyc import with_check_digit
-from tests.engine.test_server import EngineProcess, free_ports
+from tests.engine.test_server import EngineProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
