@@ -1,5 +1,22 @@
-"""Reference data: the listed instruments."""
+"""Reference data: the listed instruments, as core `AddInstrument` commands.
 
-from exchange.refdata.loader import COLUMNS, load_instruments
+Listing is data, not code: the engine journals these commands on first start.
+"""
 
-__all__ = ["COLUMNS", "load_instruments"]
+from exchange.refdata.loader import (
+    COLUMNS,
+    MAX_VALUE,
+    SHIPPED,
+    InstrumentFileError,
+    load_instruments,
+    parse_instruments,
+)
+
+__all__ = [
+    "COLUMNS",
+    "MAX_VALUE",
+    "SHIPPED",
+    "InstrumentFileError",
+    "load_instruments",
+    "parse_instruments",
+]
