@@ -20,6 +20,7 @@ import zmq.asyncio
 
 from exchange.core import Command
 from exchange.engine.protocol import Reply, Request, reply_decoder, request_encoder
+from exchange.engine.queries import AccountQuery, AccountState, Query
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,10 @@ DEFAULT_DEADLINE: Final = 30.0
 
 class EngineUnavailableError(Exception):
     """The engine did not answer before the deadline (the caller should answer 503)."""
+
+
+class EngineBusyError(EngineUnavailableError):
+    """`max_in_flight` requests are already waiting: refused at once, never queued."""
 
 
 class EngineClient:
@@ -52,7 +57,7 @@ class EngineClient:
         # Request ids are unique per client process and start: pid + a counter.
         self._ids = itertools.count((os.getpid() << 32) + 1)
         self._pending: dict[int, asyncio.Future[Reply]] = {}
-        self._slots = asyncio.Semaphore(max_in_flight)
+        self.max_in_flight = max_in_flight
         self._reader: asyncio.Task[None] | None = None
         self.resends = 0
         """Requests sent again after a timeout (a gauge of engine restarts and stalls)."""
@@ -75,30 +80,38 @@ class EngineClient:
 
     async def submit(self, command: Command) -> Reply:
         """Send `command` and return the engine's reply once the command is durable."""
+        return await self._call(command)
+
+    async def account(self, account: int) -> AccountState | None:
+        """The account's balances as of the last durable batch (None: no such account)."""
+        return (await self._call(AccountQuery(account))).state
+
+    async def _call(self, command: Command | Query) -> Reply:
         self._ensure_reader()
         request_id = next(self._ids)
         frame = request_encoder.encode(Request(request_id, command))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Reply] = loop.create_future()
-        async with self._slots:
-            self._pending[request_id] = future
-            try:
-                give_up = loop.time() + self.deadline
-                while True:
-                    await self.socket.send(frame)
-                    remaining = give_up - loop.time()
-                    try:
-                        return await asyncio.wait_for(
-                            asyncio.shield(future), min(self.timeout, max(remaining, 0.001))
-                        )
-                    except TimeoutError:
-                        if loop.time() >= give_up:
-                            raise EngineUnavailableError(
-                                f"no answer from {self.endpoint} in {self.deadline} s"
-                            ) from None
-                        self.resends += 1
-            finally:
-                del self._pending[request_id]
+        if len(self._pending) >= self.max_in_flight:
+            raise EngineBusyError(f"{self.max_in_flight} requests already in flight")
+        self._pending[request_id] = future
+        try:
+            give_up = loop.time() + self.deadline
+            while True:
+                await self.socket.send(frame)
+                remaining = give_up - loop.time()
+                try:
+                    return await asyncio.wait_for(
+                        asyncio.shield(future), min(self.timeout, max(remaining, 0.001))
+                    )
+                except TimeoutError:
+                    if loop.time() >= give_up:
+                        raise EngineUnavailableError(
+                            f"no answer from {self.endpoint} in {self.deadline} s"
+                        ) from None
+                    self.resends += 1
+        finally:
+            del self._pending[request_id]
 
     async def close(self) -> None:
         if self._reader is not None:

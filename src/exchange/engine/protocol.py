@@ -2,7 +2,8 @@
 
 A gateway's DEALER sends `Request`s; the engine's ROUTER answers each with
 a `Reply` carrying the command's sequence number and its events, sent only
-after the command is durable. Every batch is also published whole on the
+after the command is durable. A query is answered at once, between
+batches, with `seq` 0 and no events. Every batch is also published whole on the
 PUB socket (topic `TOPIC_BATCH`), as the exact bytes of its journal record.
 """
 
@@ -12,13 +13,15 @@ import msgspec
 
 from exchange.core.commands import Command
 from exchange.core.events import Event
+from exchange.engine.queries import AccountState, Query
 
 TOPIC_BATCH: Final = b"batch"
 
 
 class Request(msgspec.Struct, array_like=True):
     request_id: int
-    command: Command
+    command: Command | Query
+    """A command to sequence, or a read-only query answered without sequencing."""
 
 
 class Reply(msgspec.Struct, array_like=True):
@@ -29,6 +32,8 @@ class Reply(msgspec.Struct, array_like=True):
     events: list[Event]
     error: str = ""
     """Why the request could not be decoded; the command was not sequenced."""
+    state: AccountState | None = None
+    """The answer to a query (None: no such account)."""
 
 
 request_encoder = msgspec.msgpack.Encoder()

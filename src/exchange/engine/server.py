@@ -26,6 +26,7 @@ from exchange.engine.protocol import (
     reply_encoder,
     request_decoder,
 )
+from exchange.engine.queries import AccountQuery, answer
 from exchange.engine.scheduler import session_commands
 from exchange.journal import Durability
 from exchange.refdata import load_instruments
@@ -137,7 +138,13 @@ class EngineServer:
                 except msgspec.DecodeError as error:
                     self._refuse(identity, frame, f"malformed request: {error}")
                     continue
-                commands.append(request.command)
+                command = request.command
+                if type(command) is AccountQuery:
+                    state = answer(self.engine.core, command)
+                    reply = Reply(request.request_id, 0, 0, [], state=state)
+                    router.send_multipart([identity, reply_encoder.encode(reply)])
+                    continue
+                commands.append(command)  # type: ignore[arg-type]
                 senders.append((identity, request.request_id))
             if commands:
                 self._run_batch(commands, senders)
