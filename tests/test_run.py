@@ -1,11 +1,15 @@
-"""`exchange run` (what `make run` starts): the engine, demo accounts, demo traffic, restart."""
+"""`exchange run` (what `make run` starts): engine + gateway, demo accounts via the API, restart."""
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
 
 from exchange.engine.ports import free_ports
 
@@ -13,37 +17,76 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EXCHANGE_ADMIN")}
     return subprocess.run(
         [sys.executable, "-m", "exchange", *args],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
 
 
-def test_run_starts_the_engine_trades_and_continues_from_the_same_state(tmp_path: Path) -> None:
+def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    requests, batches = free_ports(2)
+    requests, batches, port = free_ports(3)
     options = [
         *("--data-dir", str(data)),
         *("--endpoint", f"tcp://127.0.0.1:{requests}"),
         *("--publish", f"tcp://127.0.0.1:{batches}"),
+        *("--port", str(port)),
         *("--no-wait", "--orders", "400"),
     ]
     first = run(data, "run", *options)
     assert first.returncode == 0, first.stderr
-    assert "400 orders through the engine" in first.stdout
+    assert "400 orders through the REST API" in first.stdout
+    credentials_file = data / "demo-credentials.json"
+    assert stat.S_IMODE(credentials_file.stat().st_mode) == 0o600
+    credentials = json.loads(credentials_file.read_text())
+    assert len(credentials) == 6
+    admin, *traders = credentials
+    assert admin["scopes"] == ["admin", "compliance"] and admin["accountId"] is None
+    assert all(set(t) == {"accountId", "clientId", "clientSecret", "scopes"} for t in traders)
+    assert admin["clientSecret"] in first.stdout  # printed for the newcomer
     after_first = json.loads(run(data, "replay", str(data)).stdout)
-    assert after_first["instruments"] == 100 and after_first["accounts"] == 10
+    assert after_first["instruments"] == 100 and after_first["accounts"] == 5
     assert after_first["session_open"] is True
     assert after_first["trades"] > 0
 
     second = run(data, "run", *options)
     assert second.returncode == 0, second.stderr
+    assert json.loads(credentials_file.read_text()) == credentials  # the same accounts
     after_second = json.loads(run(data, "replay", str(data), "--verify").stdout)
-    assert after_second["accounts"] == 10  # the demo setup was not applied twice
-    assert after_second["last_seq"] >= after_first["last_seq"] + 400  # monotonic, unlike orders
+    assert after_second["accounts"] == 5  # the demo setup was not applied twice
+    assert after_second["last_seq"] >= after_first["last_seq"] + 400
     assert after_second["trades"] > after_first["trades"]
     assert after_second["verified"] is True
+    # The demo credentials work against a fresh start, as the README shows.
+    with_gateway = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "run", *options[:-3]],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert with_gateway.stdout is not None
+        for line in with_gateway.stdout:
+            if line.startswith("exchange running"):
+                break
+        trader = traders[0]
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": trader["clientId"],
+                  "client_secret": trader["clientSecret"]},
+        )  # fmt: skip
+        assert login.status_code == 200
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        placed = httpx.post(
+            f"http://127.0.0.1:{port}/v1/order",
+            json={"symbol": "FOOLAD", "side": "buy", "type": "market", "quantity": 10},
+            headers=headers,
+        )
+        assert placed.status_code == 200 and placed.json()["status"] == "filled", placed.text
+    finally:
+        with_gateway.send_signal(2)  # Ctrl-C
+        assert with_gateway.wait(timeout=60) == 0

@@ -64,6 +64,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         wait=not args.no_wait,
         endpoint=args.endpoint,
         publish=args.publish,
+        port=args.port,
     )
 
 
@@ -95,21 +96,41 @@ def cmd_engine(args: argparse.Namespace) -> int:
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
-    """Run the client gateway (HTTP): accounts, KYC and tokens so far; orders come next."""
+    """Run the client gateway: REST + WebSocket for brokers, accounts, KYC and tokens."""
     import uvicorn
 
-    from exchange.gateway import GatewayConfig, create_app
+    from exchange.gateway import GatewayConfig, Limits, create_app
     from exchange.gateway.keys import load_or_create_key
 
     root = _data_dir(args.data_dir)
+    limits = Limits(
+        per_ip_rate=args.rate_per_ip,
+        per_ip_burst=max(1, int(args.rate_per_ip * 2)),
+        per_client_rate=args.rate_per_client,
+        per_client_burst=max(1, int(args.rate_per_client * 2)),
+        orders_per_account_rate=args.orders_per_account,
+        orders_per_account_burst=max(1, int(args.orders_per_account * 2)),
+        max_body_bytes=args.max_body_bytes,
+    )
     config = GatewayConfig(
         db_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
         engine_endpoint=args.engine,
+        engine_publish=args.publish,
+        journal=Path(args.journal) if args.journal else root / "journal",
         signing_key=load_or_create_key(root / "gateway.key"),
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
         admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
+        limits=limits,
     )
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=4096,
+        limit_concurrency=args.max_connections,
+        backlog=2048,
+    )
     return 0
 
 
@@ -147,11 +168,25 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--port", type=int, default=8080)
     gateway.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
     gateway.add_argument("--db-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    gateway.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
+    gateway.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
+    gateway.add_argument("--rate-per-ip", type=float, default=200.0, help="requests/s per IP")
+    gateway.add_argument(
+        "--rate-per-client", type=float, default=500.0, help="requests/s per credential"
+    )
+    gateway.add_argument(
+        "--orders-per-account", type=float, default=200.0, help="orders+cancels/s per account"
+    )
+    gateway.add_argument("--max-body-bytes", type=int, default=16 * 1024)
+    gateway.add_argument(
+        "--max-connections", type=int, default=20_000, help="beyond this, new requests get 503"
+    )
     gateway.set_defaults(func=cmd_gateway)
 
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
-    run.add_argument("--orders", type=int, default=5_000, help="demo orders to place")
+    run.add_argument("--orders", type=int, default=1_000, help="demo orders to place")
+    run.add_argument("--port", type=int, default=8080, help="the gateway's HTTP port")
     run.add_argument("--no-wait", action="store_true", help="stop after the demo orders")
     run.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="engine requests")
     run.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batches")

@@ -1,97 +1,202 @@
-"""`exchange run`: start the exchange on its embedded defaults, with demo traffic.
+"""`exchange run`: the whole exchange on its embedded defaults, in demo mode.
 
-Starts the engine process (data in ./var, the 100 listed symbols, demo mode:
-the calendar always open), opens and funds ten demo accounts through the
-engine's own API (idempotent: a second run finds them there), sends a burst
-of random orders through the engine client, prints what happened, and keeps
-the engine running until Ctrl-C. The next run continues from the same
-state. The REST/WebSocket gateway joins here when it lands.
+Starts the engine process (data in ./var, the 100 listed symbols, the
+calendar always open) and the gateway (REST + WebSocket on 127.0.0.1:8080),
+then sets up demo accounts the way a real customer would get one: an
+application through the API, automated KYC, approval by the admin, deposits
+of cash and of shares of every symbol. Their credentials, with the admin's,
+go to `<data dir>/demo-credentials.json` (owner-only) and are printed. A
+burst of demo orders through the REST API follows, then everything runs
+until Ctrl-C. The next run finds the same accounts and continues.
 """
 
 import asyncio
+import json
+import os
 import random
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from exchange.core import (
-    Command,
-    Deposit,
-    NewOrder,
-    OpenAccount,
-    OrderType,
-    Side,
-    TimeInForce,
-)
-from exchange.core.commands import AddInstrument
-from exchange.core.events import Fill, OrderAccepted, OrderRejected
-from exchange.engine.client import EngineClient
+import httpx
+
+from exchange.accounts import with_check_digit
 from exchange.refdata import load_instruments
 
-DEMO_ACCOUNTS = range(1, 11)
+DEMO_ACCOUNTS = 5
 ENDPOINT = "tcp://127.0.0.1:5555"
 PUBLISH = "tcp://127.0.0.1:5556"
+PORT = 8080
+ADMIN_CLIENT_ID = "demo-admin"
+CASH = 10**13
+SHARES = 1_000_000
 
 
-def _demo_setup() -> list[Command]:
-    """Accounts with cash and shares of every symbol; fixed references make it idempotent."""
-    setup: list[Command] = []
-    for account in DEMO_ACCOUNTS:
-        setup.append(OpenAccount(account))
-        setup.append(Deposit(account, "IRR", 10**13, f"demo-cash-{account}"))
-        setup.extend(
-            Deposit(account, i.symbol, 1_000_000, f"demo-{i.symbol}-{account}")
-            for i in load_instruments()
+class Api:
+    """A small REST client that honours 429/503 Retry-After (the demo must be a good citizen)."""
+
+    def __init__(self, base: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base, timeout=30)
+        self.tokens: dict[str, dict[str, str]] = {}
+
+    async def call(
+        self, method: str, path: str, headers: Mapping[str, str] | None = None, **kw: Any
+    ) -> httpx.Response:
+        for _ in range(100):
+            response = await self.http.request(method, path, headers=headers, **kw)
+            if response.status_code not in (429, 503):
+                return response
+            await asyncio.sleep(min(float(response.headers.get("retry-after", "1")), 5))
+        return response
+
+    async def login(self, client_id: str, secret: str) -> dict[str, str]:
+        response = await self.call(
+            "POST",
+            "/v1/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": client_id,
+                "client_secret": secret,
+            },
         )
-    return setup
+        response.raise_for_status()
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def close(self) -> None:
+        await self.http.aclose()
 
 
-def _random_order(rng: random.Random, instruments: list[AddInstrument], n: int) -> NewOrder:
-    instrument = rng.choice(instruments)
-    side = rng.choice((Side.BUY, Side.SELL))
+def _load(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    loaded: list[dict[str, Any]] = json.loads(path.read_text())
+    return loaded
+
+
+def _save(path: Path, credentials: list[dict[str, Any]]) -> None:
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(credentials, f, indent=2)
+    os.replace(temporary, path)
+
+
+def admin_credential(path: Path) -> dict[str, Any]:
+    """The admin from the environment, else the one this data dir's demo made, else a new one."""
+    client_id = os.environ.get("EXCHANGE_ADMIN_CLIENT_ID")
+    secret = os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET")
+    if client_id and secret:
+        return {"accountId": None, "clientId": client_id, "clientSecret": secret,
+                "scopes": ["admin", "compliance"]}  # fmt: skip
+    for entry in _load(path):
+        if "admin" in entry["scopes"]:
+            return entry
+    secret = secrets.token_urlsafe(24)
+    return {"accountId": None, "clientId": ADMIN_CLIENT_ID, "clientSecret": secret,
+            "scopes": ["admin", "compliance"]}  # fmt: skip
+
+
+async def _open_demo_account(api: Api, admin: dict[str, str], n: int) -> dict[str, Any] | None:
+    """Apply, pass KYC, get approved; None if this identity was used before."""
+    application = {
+        "fullName": f"Demo Trader {n}",
+        "nationalId": with_check_digit(f"{700_000_000 + n:09d}"),
+        "dateOfBirth": "1985-01-01",
+        "address": f"{n} Demo Street, Tehran",
+        "email": f"demo{n}@example.ir",
+        "phone": "+989120000000",
+    }
+    created = await api.call("POST", "/v1/accounts", json=application)
+    created.raise_for_status()
+    if created.json()["status"] != "pending_review":
+        return None
+    application_id = created.json()["applicationId"]
+    approved = await api.call("POST", f"/v1/admin/kyc/{application_id}/approve", headers=admin)
+    approved.raise_for_status()
+    issued = approved.json()
+    return {**issued, "scopes": ["read", "trade"]}
+
+
+async def _fund(api: Api, admin: dict[str, str], account: int) -> None:
+    """Cash and shares of every symbol; fixed references make a rerun change nothing."""
+    movements = [("IRR", CASH)] + [(i.symbol, SHARES) for i in load_instruments()]
+    for asset, amount in movements:
+        body = {"asset": asset, "amount": amount, "reference": f"demo-{asset}-{account}"}
+        response = await api.call(
+            "POST", f"/v1/admin/accounts/{account}/deposits", json=body, headers=admin
+        )
+        if response.status_code not in (200, 409):
+            response.raise_for_status()
+
+
+async def setup(api: Api, path: Path, admin_entry: dict[str, Any]) -> list[dict[str, Any]]:
+    credentials = [e for e in _load(path) if "trade" in e["scopes"]]
+    admin = await api.login(admin_entry["clientId"], admin_entry["clientSecret"])
+    n = len(credentials)
+    while len(credentials) < DEMO_ACCOUNTS:
+        n += 1
+        opened = await _open_demo_account(api, admin, n)
+        if opened is not None:
+            credentials.append(opened)
+            _save(path, [admin_entry, *credentials])
+    _save(path, [admin_entry, *credentials])
+    for entry in credentials:
+        await _fund(api, admin, entry["accountId"])
+    return credentials
+
+
+def _random_order(rng: random.Random, n: int) -> dict[str, Any]:
+    instrument = rng.choice(load_instruments())
+    side = rng.choice(("buy", "sell"))
     quantity = rng.randint(1, 20) * 10 * instrument.lot_size
+    order: dict[str, Any] = {"symbol": instrument.symbol, "side": side, "quantity": quantity}
     if rng.random() < 0.1:
-        return NewOrder(
-            rng.choice(DEMO_ACCOUNTS), f"demo-{time.time_ns()}-{n}", instrument.symbol, side,
-            OrderType.MARKET, TimeInForce.IOC, 0, quantity,
-        )  # fmt: skip
+        return {**order, "type": "market", "timeInForce": "ioc"}
     reference, tick = instrument.reference_price, instrument.tick_size
     offset = rng.randint(0, max(reference // 100 // tick, 1)) * tick  # within about 1 %
     aggressive = rng.random() < 0.3
-    price = reference + offset if (side is Side.BUY) == aggressive else reference - offset
-    return NewOrder(
-        rng.choice(DEMO_ACCOUNTS), f"demo-{time.time_ns()}-{n}", instrument.symbol, side,
-        OrderType.LIMIT, TimeInForce.DAY, max(price, tick), quantity,
-    )  # fmt: skip
+    price = reference + offset if (side == "buy") == aggressive else reference - offset
+    return {**order, "type": "limit", "price": max(price, tick), "timeInForce": "day"}
 
 
-async def _drive(endpoint: str, orders: int, seed: int) -> dict[str, int]:
-    client = EngineClient(endpoint, timeout=1.0, deadline=60)
-    counts = {"accepted": 0, "rejected": 0, "trades": 0}
-    try:
-        for command in _demo_setup():
-            await client.submit(command)
-        instruments = load_instruments()
-        rng = random.Random(seed + time.time_ns())
-        queue = iter(range(orders))
+async def drive(
+    api: Api, credentials: list[dict[str, Any]], orders: int, seed: int
+) -> dict[str, int]:
+    headers = [await api.login(c["clientId"], c["clientSecret"]) for c in credentials]
+    counts = {"new": 0, "partially_filled": 0, "filled": 0, "canceled": 0, "rejected": 0}
+    rng = random.Random(seed + time.time_ns())
+    queue = iter(range(orders))
 
-        async def sender() -> None:
-            for n in queue:
-                reply = await client.submit(_random_order(rng, instruments, n))
-                for event in reply.events:
-                    if type(event) is OrderAccepted:
-                        counts["accepted"] += 1
-                    elif type(event) is OrderRejected:
-                        counts["rejected"] += 1
-                    elif type(event) is Fill and event.aggressor:
-                        counts["trades"] += 1
+    async def sender() -> None:
+        for n in queue:
+            response = await api.call(
+                "POST", "/v1/order", json=_random_order(rng, n), headers=rng.choice(headers)
+            )
+            response.raise_for_status()
+            status = response.json()["status"]
+            counts[status] = counts.get(status, 0) + 1
 
-        await asyncio.gather(*(sender() for _ in range(8)))
-    finally:
-        await client.close()
+    await asyncio.gather(*(sender() for _ in range(8)))
     return counts
+
+
+def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the gateway exited with {process.returncode}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the gateway at {base} did not come up in {seconds} s")
 
 
 def run_demo(
@@ -102,34 +207,67 @@ def run_demo(
     wait: bool = True,
     endpoint: str = ENDPOINT,
     publish: str = PUBLISH,
+    port: int = PORT,
 ) -> int:
     root.mkdir(parents=True, exist_ok=True)
+    path = root / "demo-credentials.json"
+    admin_entry = admin_credential(path)
+    base = f"http://127.0.0.1:{port}"
     engine = subprocess.Popen(
         [sys.executable, "-m", "exchange", "engine", "--data-dir", str(root),
          "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
     )  # fmt: skip
+    env = {
+        **os.environ,
+        "EXCHANGE_ADMIN_CLIENT_ID": admin_entry["clientId"],
+        "EXCHANGE_ADMIN_CLIENT_SECRET": admin_entry["clientSecret"],
+    }
+    gateway = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(root),
+         "--port", str(port), "--engine", endpoint, "--publish", publish,
+         "--rate-per-ip", "5000"],
+        env=env,
+    )  # fmt: skip
+    processes = (gateway, engine)
     try:
-        started = time.perf_counter()
-        counts = asyncio.run(_drive(endpoint, orders, seed))
-        elapsed = time.perf_counter() - started
+        _wait_healthy(base, gateway)
+
+        async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
+            api = Api(base)
+            try:
+                credentials = await setup(api, path, admin_entry)
+                started = time.perf_counter()
+                counts = await drive(api, credentials, orders, seed)
+                return credentials, counts, time.perf_counter() - started
+            finally:
+                await api.close()
+
+        credentials, counts, elapsed = asyncio.run(demo())
+        print(f"demo credentials ({path}):", flush=True)
+        for entry in [admin_entry, *credentials]:
+            print(f"  {json.dumps(entry)}", flush=True)
+        summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         print(
-            f"demo: {orders} orders through the engine in {elapsed:.1f} s: "
-            f"{counts['accepted']} accepted, {counts['rejected']} rejected, "
-            f"{counts['trades']} trades",
-            flush=True,
+            f"demo: {orders} orders through the REST API in {elapsed:.1f} s: {summary}", flush=True
         )
         print(
-            f"engine running: requests on {endpoint}, batches on {publish}, data in {root}; "
-            f"inspect with `exchange replay {root}`",
+            f"exchange running: REST + WebSocket on {base} (API: {base}/openapi.json), "
+            f"engine requests on {endpoint}, batches on {publish}, data in {root}",
             flush=True,
         )
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
-            engine.wait()
+            while all(p.poll() is None for p in processes):
+                time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        if engine.poll() is None:
-            engine.send_signal(signal.SIGTERM)
-            engine.wait(timeout=30)
-    return 0 if engine.returncode in (0, -signal.SIGTERM) else 1
+        for process in processes:  # the gateway first: it must not outlive its engine's answers
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    return 0 if all(p.returncode in (0, -signal.SIGTERM) for p in processes) else 1

@@ -33,8 +33,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class EngineProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, calendar: str = "always-open") -> None:
         self.data_dir = data_dir
+        self.calendar = calendar
         requests, batches = free_ports(2)
         self.endpoint = f"tcp://127.0.0.1:{requests}"
         self.publish = f"tcp://127.0.0.1:{batches}"
@@ -44,7 +45,7 @@ class EngineProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange", "engine", "--data-dir", str(self.data_dir),
              "--endpoint", self.endpoint, "--publish", self.publish,
-             "--calendar", "always-open", "--snapshot-every", "2000"],
+             "--calendar", self.calendar, "--snapshot-every", "2000"],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -50,6 +50,8 @@ def client(tmp_path: Path, engine: EngineProcess) -> Iterator[TestClient]:
     config = GatewayConfig(
         db_url=f"sqlite:///{tmp_path / 'accounts.db'}",
         engine_endpoint=engine.endpoint,
+        engine_publish=engine.publish,
+        journal=engine.data_dir / "journal",
         signing_key=new_signing_key(),
         admin_client_id=ADMIN["client_id"],
         admin_client_secret=ADMIN["client_secret"],

@@ -30,7 +30,8 @@ def test_gateway_process_serves_applications_and_tokens(tmp_path: Path) -> None:
     }
     gateway = subprocess.Popen(
         [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(tmp_path / "gw"),
-         "--port", str(port), "--engine", engine.endpoint],
+         "--port", str(port), "--engine", engine.endpoint, "--publish", engine.publish,
+         "--journal", str(engine.data_dir / "journal")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

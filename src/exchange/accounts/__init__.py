@@ -20,6 +20,7 @@ from exchange.accounts.kyc import (
     Screening,
     national_id_valid,
     screen,
+    with_check_digit,
 )
 from exchange.accounts.tokens import Claims, InvalidTokenError, TokenIssuer, new_signing_key
 
@@ -40,4 +41,5 @@ __all__ = [
     "new_signing_key",
     "screen",
     "verify_secret",
+    "with_check_digit",
 ]

@@ -71,10 +71,15 @@ def national_id_valid(value: str) -> bool:
         return False
     if len(set(value)) == 1:
         return False
-    digits = [int(c) for c in value]
-    remainder = sum(d * (10 - i) for i, d in enumerate(digits[:9])) % 11
-    check = remainder if remainder < 2 else 11 - remainder
-    return digits[9] == check
+    return value == with_check_digit(value[:9])
+
+
+def with_check_digit(first_nine: str) -> str:
+    """Nine digits plus the check digit the national-ID rule demands (for synthetic IDs)."""
+    if len(first_nine) != 9 or not first_nine.isascii() or not first_nine.isdigit():
+        raise ValueError("nine ASCII digits are required")
+    remainder = sum(int(d) * (10 - i) for i, d in enumerate(first_nine)) % 11
+    return first_nine + str(remainder if remainder < 2 else 11 - remainder)
 
 
 def age_on(born: date, today: date) -> int:

@@ -1,5 +1,6 @@
-"""The client gateway for brokers: HTTP in front of the engine (in progress, see issue 3)."""
+"""The client gateway for brokers: REST + WebSocket in front of the engine."""
 
-from exchange.gateway.app import Gateway, GatewayConfig, create_app
+from exchange.gateway.app import create_app
+from exchange.gateway.resources import Gateway, GatewayConfig, Limits
 
-__all__ = ["Gateway", "GatewayConfig", "create_app"]
+__all__ = ["Gateway", "GatewayConfig", "Limits", "create_app"]

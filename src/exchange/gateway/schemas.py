@@ -1,7 +1,7 @@
 """Request and response bodies: msgspec Structs, camelCase on the wire, unknown fields refused."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -80,3 +80,150 @@ class TokenOut(msgspec.Struct):
     token_type: str
     expires_in: int
     scope: str
+
+
+# ------------------------------------------------------------------ trading
+
+Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
+ClientOrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Amount = Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]
+"""Prices and quantities as the client sent them; the engine judges their meaning."""
+AccountId = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
+SideName = Literal["buy", "sell"]
+TypeName = Literal["limit", "market"]
+TimeInForceName = Literal["day", "gtc", "ioc", "fok"]
+StatusName = Literal["new", "partially_filled", "filled", "canceled", "rejected", "expired"]
+
+
+class OrderIn(_In):
+    symbol: Symbol
+    side: SideName
+    type: TypeName
+    quantity: Amount
+    price: Amount | None = None
+    """Limit orders only."""
+    time_in_force: TimeInForceName = "day"
+    client_order_id: ClientOrderId | None = None
+    """Your id for the order; a retry with the same one returns the original order."""
+    account_id: AccountId | None = None
+    """Required only when the credential trades for several accounts."""
+
+
+class ExecutionOut(_Out):
+    id: int
+    price: int
+    quantity: int
+    time: int
+    """Epoch milliseconds."""
+
+
+class OrderOut(_Out):
+    id: int
+    account_id: int
+    client_order_id: str
+    symbol: str
+    side: SideName
+    type: TypeName
+    time_in_force: TimeInForceName
+    price: int | None
+    quantity: int
+    filled_quantity: int
+    remaining_quantity: int
+    status: StatusName
+    reject_reason: str | None
+    creation_time: int
+    """Epoch milliseconds."""
+    executions: list[ExecutionOut]
+
+
+class OrderListOut(_Out):
+    orders: list[OrderOut]
+
+
+class CashOut(_Out):
+    total: int
+    available: int
+
+
+class PositionOut(_Out):
+    symbol: str
+    total: int
+    available: int
+
+
+class AccountOut(_Out):
+    account_id: int
+    status: Literal["open", "suspended"]
+    cash: CashOut
+    positions: list[PositionOut]
+
+
+class ReportOut(_Out):
+    """One execution report on the WebSocket stream."""
+
+    seq: int
+    """The engine's outbound event sequence number: resume with ?since=<last seq seen>."""
+    type: Literal["accepted", "rejected", "fill", "canceled", "expired"]
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: SideName
+    order_type: TypeName
+    time_in_force: TimeInForceName
+    price: int | None
+    quantity: int
+    status: StatusName
+    filled_quantity: int
+    remaining_quantity: int
+    reject_reason: str | None
+    creation_time: int
+    time: int
+    execution: ExecutionOut | None
+
+
+class SymbolOut(_Out):
+    symbol: str
+    name: str
+    tick_size: int
+    lot_size: int
+    reference_price: int
+    low_price: int
+    high_price: int
+    max_order_quantity: int
+    status: Literal["active", "halted"]
+
+
+# -------------------------------------------------------------------- admin
+
+Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
+class MovementIn(_In):
+    asset: Symbol
+    """"IRR" for cash, or a symbol for shares."""
+    amount: Annotated[int, msgspec.Meta(ge=1, le=10**15)]
+    reference: Reference
+    """Your unique reference: the same reference is applied once only."""
+
+
+class MovementOut(_Out):
+    account_id: int
+    asset: str
+    amount: int
+    reference: str
+    total: int
+    available: int
+
+
+class AccountStatusOut(_Out):
+    account_id: int
+    status: Literal["open", "suspended"]
+
+
+class SymbolStatusOut(_Out):
+    symbol: str
+    status: Literal["active", "halted"]
+
+
+class HealthOut(_Out):
+    status: str

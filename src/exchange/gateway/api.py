@@ -1,0 +1,125 @@
+"""The API's description: every route with its schemas, for GET /openapi.json.
+
+Built from the same msgspec Structs that validate requests, so the document
+cannot drift from what the gateway accepts.
+"""
+
+from exchange.gateway.openapi import Operation, QueryParam, build_openapi, openapi_json
+from exchange.gateway.schemas import (
+    AccountOut,
+    AccountStatusOut,
+    ApplicationIn,
+    ApplicationOut,
+    ApproveOut,
+    HealthOut,
+    KycListOut,
+    MovementIn,
+    MovementOut,
+    OrderIn,
+    OrderListOut,
+    OrderOut,
+    RejectIn,
+    SymbolOut,
+    SymbolStatusOut,
+    TokenIn,
+    TokenOut,
+)
+
+_ACCOUNT = QueryParam(
+    "accountId",
+    {"type": "integer", "minimum": 1},
+    description="The account to act for, when the credential has several",
+)
+_ENGINE = (503,)
+KYC_STATUSES = ("pending_review", "approved", "rejected")
+TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
+
+OPERATIONS = (
+    Operation("get", "/healthz", "Liveness", None, HealthOut),
+    Operation("get", "/v1/symbols", "Every listed instrument", None, list[SymbolOut]),
+    Operation(
+        "post", "/v1/accounts", "Apply for an account (automated KYC)",
+        ApplicationIn, ApplicationOut, status=201,
+    ),
+    Operation(
+        "post", "/v1/oauth/token", "OAuth2 client credentials: get an access token",
+        TokenIn, TokenOut, errors=(400, 401, 403), form=True,
+    ),
+    Operation(
+        "get", "/v1/admin/kyc", "Applications by status", None, KycListOut,
+        auth=("compliance",),
+        query=(
+            QueryParam("status", {"type": "string", "enum": list(KYC_STATUSES)}),
+            QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        errors=(422,),
+    ),
+    Operation(
+        "post", "/v1/admin/kyc/{application_id}/approve",
+        "Approve: opens the account and issues its credential (the secret is shown once)",
+        None, ApproveOut, auth=("compliance",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/kyc/{application_id}/reject", "Reject an application",
+        RejectIn, ApplicationOut, auth=("compliance",), errors=(404, 409),
+    ),
+    Operation(
+        "post", "/v1/admin/accounts/{account_id}/deposits", "Deposit cash (IRR) or shares",
+        MovementIn, MovementOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/accounts/{account_id}/withdrawals", "Withdraw cash (IRR) or shares",
+        MovementIn, MovementOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/accounts/{account_id}/suspend",
+        "Suspend an account (its open orders are canceled)",
+        None, AccountStatusOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/accounts/{account_id}/resume", "Resume a suspended account",
+        None, AccountStatusOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/symbols/{symbol}/halt", "Halt trading in a symbol",
+        None, SymbolStatusOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/admin/symbols/{symbol}/resume", "Resume trading in a symbol",
+        None, SymbolStatusOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "post", "/v1/order", "Place an order; the response carries its fills so far",
+        OrderIn, OrderOut, auth=("trade",), errors=(*_ENGINE,),
+    ),
+    Operation(
+        "get", "/v1/order/{order_id}", "One of your orders, with its executions",
+        None, OrderOut, auth=("read",), query=(_ACCOUNT,), errors=(404, 422, *_ENGINE),
+    ),
+    Operation(
+        "delete", "/v1/order/{order_id}", "Cancel an order",
+        None, OrderOut, auth=("trade",), query=(_ACCOUNT,), errors=(404, 409, 422, *_ENGINE),
+    ),
+    Operation(
+        "get", "/v1/orders", "Your open (or recent) orders", None, OrderListOut,
+        auth=("read",),
+        query=(
+            _ACCOUNT,
+            QueryParam("status", {"type": "string", "enum": ["open", "all"]}),
+            QueryParam("symbol", {"type": "string", "maxLength": 16}),
+            QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+        ),
+        errors=(422, *_ENGINE),
+    ),
+    Operation(
+        "get", "/v1/account", "Your cash and positions", None, AccountOut,
+        auth=("read",), query=(_ACCOUNT,), errors=(404, 422, *_ENGINE),
+    ),
+)  # fmt: skip
+
+
+def openapi_document() -> bytes:
+    document = build_openapi(
+        OPERATIONS, title="Exchange client gateway", version="1", token_url=TOKEN_URL
+    )
+    return openapi_json(document)

@@ -1,0 +1,146 @@
+"""The gateway's configuration and the resources every request shares."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from exchange.accounts import SanctionsList, TokenIssuer
+from exchange.accounts.store import AccountStore
+from exchange.core import Command
+from exchange.engine.client import EngineClient, EngineUnavailableError
+from exchange.engine.protocol import Reply
+from exchange.engine.queries import AccountState
+from exchange.gateway.errors import ApiError
+from exchange.gateway.follower import Follower
+from exchange.gateway.metrics import GatewayMetrics
+from exchange.gateway.ratelimit import TokenBuckets
+from exchange.gateway.view import ExchangeView
+
+ADMIN_SCOPES = frozenset({"admin", "compliance"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Rates in requests per second and bursts in requests; all configurable."""
+
+    per_ip_rate: float = 200.0
+    per_ip_burst: int = 400
+    per_client_rate: float = 500.0
+    per_client_burst: int = 1_000
+    orders_per_account_rate: float = 200.0
+    orders_per_account_burst: int = 400
+    applications_per_ip_rate: float = 0.2
+    applications_per_ip_burst: int = 5
+    tokens_per_ip_rate: float = 5.0
+    tokens_per_ip_burst: int = 20
+    """Token requests cost an Argon2 verification each: few per second per IP."""
+    max_body_bytes: int = 16 * 1024
+    max_streams_per_account: int = 10
+    stream_queue: int = 1_000
+
+
+@dataclass
+class GatewayConfig:
+    db_url: str
+    engine_endpoint: str
+    signing_key: bytes
+    journal: Path
+    """The engine's journal directory: the order view reads it at start and to fill gaps."""
+    engine_publish: str = "tcp://127.0.0.1:5556"
+    admin_client_id: str | None = None
+    admin_client_secret: str | None = None
+    token_ttl_seconds: int = 900
+    limits: Limits = field(default_factory=Limits)
+    engine_timeout: float = 0.5
+    engine_deadline: float = 10.0
+    read_your_writes_timeout: float = 2.0
+
+    @property
+    def max_body_bytes(self) -> int:
+        return self.limits.max_body_bytes
+
+
+class Gateway:
+    """What every request shares: store, tokens, limits, engine client and the view."""
+
+    def __init__(self, config: GatewayConfig) -> None:
+        self.config = config
+        limits = config.limits
+        self.store = AccountStore(config.db_url)
+        self.issuer = TokenIssuer(config.signing_key, ttl_seconds=config.token_ttl_seconds)
+        self.sanctions = SanctionsList.load()
+        self.per_ip = TokenBuckets(limits.per_ip_rate, limits.per_ip_burst)
+        self.per_client = TokenBuckets(limits.per_client_rate, limits.per_client_burst)
+        self.per_account_orders = TokenBuckets(
+            limits.orders_per_account_rate, limits.orders_per_account_burst
+        )
+        self.applications = TokenBuckets(
+            limits.applications_per_ip_rate, limits.applications_per_ip_burst
+        )
+        self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
+        self.metrics = GatewayMetrics()
+        self.client: EngineClient | None = None
+        self.follower: Follower | None = None
+        self.high_water: dict[int, int] = {}
+        """Per account, the event seq after the last reply this gateway got for it."""
+        if config.admin_client_id and config.admin_client_secret:
+            self.store.create_credential(
+                ADMIN_SCOPES,
+                client_id=config.admin_client_id,
+                secret=config.admin_client_secret,
+            )
+
+    @property
+    def engine(self) -> EngineClient:
+        if self.client is None:
+            raise ApiError(503, "the engine client is not running", headers={"Retry-After": "1"})
+        return self.client
+
+    @property
+    def follow(self) -> Follower:
+        if self.follower is None:
+            raise ApiError(503, "the order view is not running", headers={"Retry-After": "1"})
+        return self.follower
+
+    @property
+    def view(self) -> ExchangeView:
+        return self.follow.view
+
+    async def submit(self, command: Command, account: int = 0) -> Reply:
+        """Send a command; 503 with Retry-After if the engine is saturated or away."""
+        engine = self.engine
+        started = time.perf_counter()
+        try:
+            reply = await engine.submit(command)
+        except EngineUnavailableError as error:
+            raise ApiError(
+                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
+            ) from None
+        finally:
+            self.metrics.engine_resends.set(engine.resends)
+        self.metrics.engine_latency.observe(time.perf_counter() - started)
+        if reply.error:
+            raise ApiError(422, f"the engine refused the request: {reply.error}")
+        if account:
+            self.wrote(account, reply.first_event_seq + len(reply.events))
+        return reply
+
+    async def account_state(self, account: int) -> AccountState | None:
+        try:
+            return await self.engine.account(account)
+        except EngineUnavailableError as error:
+            raise ApiError(
+                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
+            ) from None
+
+    def wrote(self, account: int, next_event_seq: int) -> None:
+        if next_event_seq > self.high_water.get(account, 0):
+            self.high_water[account] = next_event_seq
+
+    async def caught_up(self, account: int) -> None:
+        """Wait until the view shows everything this gateway has acknowledged for `account`."""
+        target = self.high_water.get(account, 0)
+        if target and not await self.follow.wait_for(
+            target - 1, self.config.read_your_writes_timeout
+        ):
+            raise ApiError(503, "the order view is behind the engine", headers={"Retry-After": "1"})

@@ -1,0 +1,153 @@
+"""Applications, KYC review and OAuth2 tokens: the account half of the gateway.
+
+Blocking work (SQL, Argon2) runs in the thread pool. Approval opens the
+account in the engine first (idempotent: the account id is the application
+id), then records the approval and the credential in one transaction, so an
+engine outage changes nothing and the one-time secret is never lost.
+"""
+
+import time
+from datetime import UTC, datetime
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from exchange.accounts import Application, KycStatus
+from exchange.accounts.store import ApplicationNotPendingError, StoredApplication
+from exchange.core import OpenAccount, RejectReason
+from exchange.core.events import AccountOpened, CommandRejected
+from exchange.gateway.errors import ApiError
+from exchange.gateway.http import (
+    authorize,
+    gateway_of,
+    int_param,
+    json_response,
+    limit_by_ip,
+    path_id,
+    query,
+    read_body,
+)
+from exchange.gateway.schemas import (
+    ApplicationIn,
+    ApplicationOut,
+    ApproveOut,
+    KycApplicationOut,
+    KycListOut,
+    Reason,
+    RejectIn,
+    TokenIn,
+    TokenOut,
+)
+
+
+def _reasons(findings: list[dict[str, str]]) -> list[Reason]:
+    return [Reason(f["reason"], f["field"]) for f in findings]
+
+
+async def submit_application(request: Request) -> Response:
+    gateway = gateway_of(request)
+    limit_by_ip(gateway.applications, request, "application")
+    body = await read_body(request, ApplicationIn)
+    application = Application(
+        body.full_name,
+        body.national_id,
+        body.date_of_birth,
+        body.address,
+        body.email,
+        body.phone,
+    )
+    today = datetime.now(UTC).date()
+    application_id, screening = await run_in_threadpool(
+        gateway.store.submit, application, today=today, sanctions=gateway.sanctions
+    )
+    reasons = [Reason(f.reason.value, f.field) for f in screening.findings]
+    return json_response(ApplicationOut(application_id, screening.status.value, reasons), 201)
+
+
+def _kyc_out(stored: StoredApplication) -> KycApplicationOut:
+    a = stored.application
+    return KycApplicationOut(
+        stored.application_id,
+        a.full_name,
+        a.national_id,
+        a.date_of_birth,
+        a.email,
+        a.phone,
+        stored.status.value,
+        _reasons(stored.findings),
+    )
+
+
+async def list_applications(request: Request) -> Response:
+    authorize(request, "compliance")
+    params = query(request, frozenset({"status", "limit"}))
+    try:
+        status = KycStatus(params.get("status", KycStatus.PENDING_REVIEW.value))
+    except ValueError as error:
+        raise ApiError(422, str(error)) from None
+    limit = int_param(params.get("limit"), "limit", 100, 1, 1000)
+    gateway = gateway_of(request)
+    found = await run_in_threadpool(gateway.store.applications, status, limit)
+    return json_response(KycListOut([_kyc_out(a) for a in found]))
+
+
+def _application_id(request: Request) -> int:
+    return path_id(request, "application_id", "application")
+
+
+async def approve_application(request: Request) -> Response:
+    """Open the account in the engine first (idempotent), then record the approval."""
+    claims = authorize(request, "compliance")
+    application_id = _application_id(request)
+    gateway = gateway_of(request)
+    status = await run_in_threadpool(gateway.store.status, application_id)
+    if status is None:
+        raise ApiError(404, "no such application")
+    if status is not KycStatus.PENDING_REVIEW:
+        raise ApiError(409, f"the application is {status.value}", code="NOT_PENDING")
+    reply = await gateway.submit(OpenAccount(application_id))
+    opened = any(type(e) is AccountOpened for e in reply.events) or any(
+        type(e) is CommandRejected and e.reason is RejectReason.ACCOUNT_EXISTS for e in reply.events
+    )
+    if not opened:
+        raise ApiError(503, "the engine did not open the account", headers={"Retry-After": "1"})
+    try:
+        issued = await run_in_threadpool(gateway.store.approve, application_id, claims.client_id)
+    except ApplicationNotPendingError:
+        raise ApiError(409, "the application was decided meanwhile", code="NOT_PENDING") from None
+    return json_response(ApproveOut(issued.account_id, issued.client_id, issued.client_secret))
+
+
+async def reject_application(request: Request) -> Response:
+    claims = authorize(request, "compliance")
+    application_id = _application_id(request)
+    body = await read_body(request, RejectIn)
+    gateway = gateway_of(request)
+    if await run_in_threadpool(gateway.store.status, application_id) is None:
+        raise ApiError(404, "no such application")
+    try:
+        await run_in_threadpool(gateway.store.reject, application_id, claims.client_id, body.reason)
+    except ApplicationNotPendingError:
+        raise ApiError(409, "the application is not pending review", code="NOT_PENDING") from None
+    return json_response(ApplicationOut(application_id, KycStatus.REJECTED.value))
+
+
+async def issue_token(request: Request) -> Response:
+    limit_by_ip(gateway_of(request).tokens, request, "token")
+    body = await read_body(request, TokenIn)
+    if body.grant_type != "client_credentials":
+        raise ApiError(400, "only grant_type=client_credentials is supported", "UNSUPPORTED_GRANT")
+    gateway = gateway_of(request)
+    credential = await run_in_threadpool(
+        gateway.store.authenticate, body.client_id, body.client_secret
+    )
+    if credential is None:
+        raise ApiError(401, "unknown client or wrong secret", "INVALID_CLIENT")
+    requested = frozenset(body.scope.split()) if body.scope else credential.scopes
+    if not requested <= credential.scopes:
+        raise ApiError(403, "a requested scope is not granted to this client", "INVALID_SCOPE")
+    token, expires_in = gateway.issuer.issue(
+        credential.client_id, requested, credential.accounts, int(time.time())
+    )
+    return json_response(TokenOut(token, "bearer", expires_in, " ".join(sorted(requested))))

@@ -1,0 +1,30 @@
+"""Public endpoints: health, the instrument list, metrics, the API description."""
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from exchange.gateway.http import gateway_of, json_response, query
+from exchange.gateway.render import symbol_out
+from exchange.gateway.schemas import HealthOut
+
+
+async def healthz(request: Request) -> Response:
+    return json_response(HealthOut("ok"))
+
+
+async def list_symbols(request: Request) -> Response:
+    query(request, frozenset())
+    view = gateway_of(request).view
+    return json_response([symbol_out(s) for s in view.symbols.values()])
+
+
+async def metrics(request: Request) -> Response:
+    gateway = gateway_of(request)
+    if gateway.follower is not None:
+        gateway.metrics.view_seq.set(gateway.follower.view.next_seq)
+    return Response(gateway.metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def openapi(request: Request) -> Response:
+    document: bytes = request.app.state.openapi
+    return Response(document, media_type="application/json")

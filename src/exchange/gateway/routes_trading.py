@@ -1,0 +1,173 @@
+"""Orders and balances: what a broker's trading credential may do.
+
+Every call is authenticated and acts for one account the token names. A
+new order's response is built from the engine's reply alone (it carries the
+acceptance and every fill), so a market order comes back with its fills;
+reads come from the gateway's view, after it has caught up with what this
+gateway acknowledged (read-your-writes); balances come from the engine.
+"""
+
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from exchange.core import CancelOrder, NewOrder, RejectReason
+from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
+from exchange.engine.protocol import Reply
+from exchange.gateway.errors import ApiError
+from exchange.gateway.http import (
+    authorize,
+    choose_account,
+    gateway_of,
+    int_param,
+    json_response,
+    limit,
+    path_id,
+    query,
+    read_body,
+)
+from exchange.gateway.render import (
+    SIDE_OF,
+    TIME_IN_FORCE_OF,
+    TYPE_OF,
+    account_out,
+    order_out,
+)
+from exchange.gateway.resources import Gateway
+from exchange.gateway.schemas import OrderIn, OrderListOut
+from exchange.gateway.view import OrderView, order_from_events
+
+_NOT_FOUND = frozenset({RejectReason.UNKNOWN_ORDER, RejectReason.NOT_ORDER_OWNER})
+
+
+def _account_param(request: Request, params: dict[str, str]) -> int | None:
+    raw = params.get("accountId")
+    if raw is None:
+        return None
+    return int_param(raw, "accountId", 0, 1, 2**53)
+
+
+async def _settled(gateway: Gateway, reply: Reply) -> None:
+    """Wait until the view has applied this reply's events."""
+    last = reply.first_event_seq + len(reply.events) - 1
+    if not await gateway.follow.wait_for(last, gateway.config.read_your_writes_timeout):
+        raise ApiError(503, "the order view is behind the engine", headers={"Retry-After": "1"})
+
+
+def _duplicate(gateway: Gateway, event: DuplicateOrder) -> OrderView:
+    order = gateway.view.order(event.account, event.order_id)
+    if order is not None:
+        return order
+    # Out of the view's retention: the original as the engine reports it, without executions.
+    return OrderView(
+        event.order_id,
+        event.account,
+        event.client_order_id,
+        event.symbol,
+        event.side,
+        event.order_type,
+        event.time_in_force,
+        event.price,
+        event.quantity,
+        event.ts,
+        status=event.status,
+        filled=event.cum_quantity,
+        remaining=event.leaves_quantity,
+        reject_reason=event.reject_reason,
+        executions=[],
+    )
+
+
+async def place_order(request: Request) -> Response:
+    claims = authorize(request, "trade")
+    body = await read_body(request, OrderIn)
+    gateway = gateway_of(request)
+    account = choose_account(claims, body.account_id)
+    limit(gateway.per_account_orders, str(account), "per-account order")
+    command = NewOrder(
+        account,
+        body.client_order_id or uuid.uuid4().hex,
+        body.symbol,
+        SIDE_OF[body.side],
+        TYPE_OF[body.type],
+        TIME_IN_FORCE_OF[body.time_in_force],
+        body.price if body.price is not None else 0,
+        body.quantity,
+    )
+    reply = await gateway.submit(command, account)
+    first = reply.events[0]
+    if type(first) is DuplicateOrder:
+        await _settled(gateway, reply)
+        return json_response(order_out(_duplicate(gateway, first)))
+    if type(first) is OrderRejected and not first.order_id:
+        raise ApiError(422, f"order refused: {first.reason.name}", code=first.reason.name)
+    order = order_from_events(reply.events, reply.first_event_seq)
+    if order is None:
+        raise ApiError(503, "the engine gave no order", headers={"Retry-After": "1"})
+    return json_response(order_out(order))
+
+
+async def cancel_order(request: Request) -> Response:
+    claims = authorize(request, "trade")
+    params = query(request, frozenset({"accountId"}))
+    gateway = gateway_of(request)
+    account = choose_account(claims, _account_param(request, params))
+    order_id = path_id(request, "order_id", "order")
+    limit(gateway.per_account_orders, str(account), "per-account order")
+    reply = await gateway.submit(CancelOrder(account, order_id), account)
+    first = reply.events[0]
+    if type(first) is CancelRejected:
+        if first.reason in _NOT_FOUND:
+            raise ApiError(404, "no such order")
+        await _settled(gateway, reply)
+        order = gateway.view.order(account, order_id)
+        status = f" (it is {order_out(order).status})" if order is not None else ""
+        raise ApiError(409, f"the order cannot be canceled{status}", code=first.reason.name)
+    await _settled(gateway, reply)
+    order = gateway.view.order(account, order_id)
+    if order is None:
+        raise ApiError(503, "the canceled order left the view", headers={"Retry-After": "1"})
+    return json_response(order_out(order))
+
+
+async def get_order(request: Request) -> Response:
+    claims = authorize(request, "read")
+    params = query(request, frozenset({"accountId"}))
+    gateway = gateway_of(request)
+    account = choose_account(claims, _account_param(request, params))
+    order_id = path_id(request, "order_id", "order")
+    await gateway.caught_up(account)
+    order = gateway.view.order(account, order_id)
+    if order is None:
+        raise ApiError(404, "no such order")
+    return json_response(order_out(order))
+
+
+async def list_orders(request: Request) -> Response:
+    claims = authorize(request, "read")
+    params = query(request, frozenset({"accountId", "status", "symbol", "limit"}))
+    gateway = gateway_of(request)
+    account = choose_account(claims, _account_param(request, params))
+    status = params.get("status", "open")
+    if status not in ("open", "all"):
+        raise ApiError(422, "status must be open or all")
+    size = int_param(params.get("limit"), "limit", 100, 1, 1000)
+    await gateway.caught_up(account)
+    view = gateway.view
+    orders = view.open_orders(account) if status == "open" else view.recent_orders(account)
+    symbol = params.get("symbol")
+    if symbol is not None:
+        orders = [o for o in orders if o.symbol == symbol]
+    return json_response(OrderListOut([order_out(o) for o in orders[:size]]))
+
+
+async def get_account(request: Request) -> Response:
+    claims = authorize(request, "read")
+    params = query(request, frozenset({"accountId"}))
+    gateway = gateway_of(request)
+    account = choose_account(claims, _account_param(request, params))
+    state = await gateway.account_state(account)
+    if state is None:
+        raise ApiError(404, "no such account")
+    return json_response(account_out(state))

@@ -1,0 +1,102 @@
+"""GET /v1/stream: a WebSocket of the caller's execution reports, resumable by sequence.
+
+The first message says which account is streamed and whether the resume
+is complete: `{"type": "subscribed", "accountId", "since", "complete"}`;
+`complete` is false when reports after `since` are no longer retained (read
+GET /v1/orders then). Then every report after `since`, oldest first, then
+live reports as they happen, each with its `seq`. A client that falls
+behind by the queue's capacity is closed with code 1013 and resumes with
+the last `seq` it saw.
+"""
+
+import asyncio
+import contextlib
+
+import msgspec
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from exchange.gateway.errors import ApiError
+from exchange.gateway.follower import Subscriber
+from exchange.gateway.http import bearer_token, choose_account, gateway_of, int_param, verify
+from exchange.gateway.render import report_out
+from exchange.gateway.view import Report
+
+_ALLOWED = frozenset({"since", "accountId", "access_token"})
+_json = msgspec.json.Encoder()
+POLICY_VIOLATION = 1008
+TRY_AGAIN_LATER = 1013
+
+
+class Subscribed(msgspec.Struct, rename="camel"):
+    type: str
+    account_id: int
+    since: int
+    complete: bool
+
+
+async def stream(websocket: WebSocket) -> None:
+    gateway = gateway_of(websocket)
+    params = websocket.query_params
+    try:
+        unknown = set(params) - _ALLOWED
+        if unknown:
+            raise ApiError(422, f"unknown query parameters: {', '.join(sorted(unknown))[:100]}")
+        claims = verify(websocket, bearer_token(websocket) or params.get("access_token"), "read")
+        raw_account = params.get("accountId")
+        requested = (
+            None if raw_account is None else int_param(raw_account, "accountId", 0, 1, 2**53)
+        )
+        account = choose_account(claims, requested)
+        since = int_param(params.get("since"), "since", 0, 0, 2**62)
+    except ApiError as error:
+        await websocket.close(POLICY_VIOLATION, f"{error.status} {error.message}"[:120])
+        return
+    follower = gateway.follow
+    if len(follower.subscribers.get(account, ())) >= gateway.config.limits.max_streams_per_account:
+        await websocket.close(TRY_AGAIN_LATER, "too many streams for this account")
+        return
+    await websocket.accept()
+    subscriber = follower.subscribe(account)  # before reading the backlog: nothing falls between
+    gateway.metrics.streams.inc()
+    try:
+        activity = gateway.view.accounts.get(account)
+        backlog = activity.since(since) if activity is not None else []
+        complete = activity is None or since >= activity.evicted_through
+        await websocket.send_bytes(_json.encode(Subscribed("subscribed", account, since, complete)))
+        sender = asyncio.ensure_future(_send(websocket, subscriber, backlog, since))
+        reader = asyncio.ensure_future(_until_closed(websocket))
+        _, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+    finally:
+        follower.unsubscribe(subscriber)
+        gateway.metrics.streams.dec()
+        gateway.metrics.streams_dropped.set(follower.dropped_subscribers)
+
+
+async def _send(
+    websocket: WebSocket, subscriber: Subscriber, backlog: list[Report], since: int
+) -> None:
+    last = since
+    for report in backlog:
+        await websocket.send_bytes(_json.encode(report_out(report)))
+        last = report.seq
+    queue = subscriber.queue
+    while True:
+        if queue.empty() and subscriber.closed.is_set():
+            await websocket.close(TRY_AGAIN_LATER, f"too far behind: resume with since={last}")
+            return
+        report = await queue.get()
+        if report.seq > last:
+            await websocket.send_bytes(_json.encode(report_out(report)))
+            last = report.seq
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it goes away."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return

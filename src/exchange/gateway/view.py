@@ -1,0 +1,359 @@
+"""The gateway's read model: orders, executions and instruments, projected from engine events.
+
+Pure: `apply(batch)` folds one sequenced batch in and returns the execution
+reports it produced for each account (what the WebSocket streams push).
+Orders need nothing but events (every event carries the order's progress),
+so the view is exact; balances are not projected here, because they follow
+the core's reservation rules: the gateway asks the engine for them.
+
+Memory is bounded: final orders are dropped when a new trading day opens
+(as the core does), at most `max_final_orders` final orders and
+`max_reports` reports are kept per account, oldest first out.
+"""
+
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import msgspec
+
+from exchange.core import InstrumentStatus, OrderStatus, OrderType, Side, TimeInForce
+from exchange.core.events import (
+    Event,
+    Fill,
+    InstrumentAdded,
+    InstrumentStatusChanged,
+    OrderAccepted,
+    OrderCanceled,
+    OrderExpired,
+    OrderRejected,
+    ReferencePriceChanged,
+    SessionOpened,
+)
+from exchange.sequencer import Batch
+
+
+class Execution(msgspec.Struct, gc=False):
+    trade_id: int
+    price: int
+    quantity: int
+    ts: int
+
+
+class OrderView(msgspec.Struct):
+    """An order as its owner sees it, with every execution."""
+
+    id: int
+    account: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price: int
+    quantity: int
+    created: int
+    """Epoch nanoseconds of acceptance (or rejection)."""
+    status: OrderStatus = OrderStatus.NEW
+    filled: int = 0
+    remaining: int = 0
+    reject_reason: int = 0
+    updated: int = 0
+    executions: list[Execution] = []
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.NEW or self.status is OrderStatus.PARTIALLY_FILLED
+
+
+class Report(msgspec.Struct, gc=False):
+    """One execution report: the order's state right after event `seq`."""
+
+    seq: int
+    kind: str
+    """accepted | rejected | fill | canceled | expired"""
+    order_id: int
+    client_order_id: str
+    symbol: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    price: int
+    quantity: int
+    status: OrderStatus
+    filled: int
+    remaining: int
+    reject_reason: int
+    created: int
+    ts: int
+    execution: Execution | None = None
+
+
+class SymbolView(msgspec.Struct):
+    symbol: str
+    name: str
+    tick_size: int
+    lot_size: int
+    reference_price: int
+    low_price: int
+    high_price: int
+    max_order_quantity: int
+    daily_limit: int
+    status: InstrumentStatus = InstrumentStatus.ACTIVE
+
+
+class AccountActivity:
+    """One account's open and recent orders and its recent reports."""
+
+    __slots__ = ("evicted_through", "finals", "open", "reports")
+
+    def __init__(self, max_reports: int) -> None:
+        self.open: dict[int, None] = {}
+        self.finals: deque[int] = deque()
+        self.reports: deque[Report] = deque(maxlen=max_reports)
+        self.evicted_through = 0
+        """The highest report seq no longer retained (a resume from before it is incomplete)."""
+
+    def add_report(self, report: Report) -> None:
+        reports = self.reports
+        if len(reports) == reports.maxlen:
+            self.evicted_through = reports[0].seq
+        reports.append(report)
+
+    def since(self, seq: int) -> list[Report]:
+        """Retained reports after `seq`, oldest first."""
+        return [r for r in self.reports if r.seq > seq]
+
+
+def _report(kind: str, order: OrderView, seq: int, ts: int, execution: Execution | None) -> Report:
+    return Report(
+        seq,
+        kind,
+        order.id,
+        order.client_order_id,
+        order.symbol,
+        order.side,
+        order.order_type,
+        order.time_in_force,
+        order.price,
+        order.quantity,
+        order.status,
+        order.filled,
+        order.remaining,
+        order.reject_reason,
+        order.created,
+        ts,
+        execution,
+    )
+
+
+class ExchangeView:
+    def __init__(self, *, max_final_orders: int = 10_000, max_reports: int = 10_000) -> None:
+        self.orders: dict[int, OrderView] = {}
+        self.accounts: dict[int, AccountActivity] = {}
+        self.symbols: dict[str, SymbolView] = {}
+        self.trading_day = 0
+        self.next_seq = 1
+        """The first command sequence number not applied yet."""
+        self.next_event_seq = 1
+        """The first event sequence number not applied yet."""
+        self.max_final_orders = max_final_orders
+        self.max_reports = max_reports
+        self._handlers: dict[type, Callable[[Any, int, list[tuple[int, Report]]], None]] = {
+            Fill: self._fill,
+            OrderAccepted: self._accepted,
+            OrderCanceled: self._ended,
+            OrderExpired: self._ended,
+            OrderRejected: self._rejected,
+            InstrumentAdded: self._listed,
+            InstrumentStatusChanged: self._status,
+            ReferencePriceChanged: self._reference,
+            SessionOpened: self._session,
+        }
+
+    def activity(self, account: int) -> AccountActivity:
+        activity = self.accounts.get(account)
+        if activity is None:
+            activity = self.accounts[account] = AccountActivity(self.max_reports)
+        return activity
+
+    def apply(self, batch: Batch) -> list[tuple[int, Report]]:
+        """Fold in one batch (the next in sequence); the reports it produced, by account."""
+        if batch.first_seq != self.next_seq:
+            raise ValueError(f"batch {batch.first_seq} does not follow {self.next_seq - 1}")
+        reports: list[tuple[int, Report]] = []
+        seq = batch.first_event_seq
+        for events in batch.events:
+            self.apply_events(events, seq, reports)
+            seq += len(events)
+        self.next_seq = batch.first_seq + len(batch.commands)
+        self.next_event_seq = seq
+        return reports
+
+    def apply_events(
+        self, events: Iterable[Event], first_seq: int, reports: list[tuple[int, Report]]
+    ) -> None:
+        handlers = self._handlers
+        seq = first_seq
+        for event in events:
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(event, seq, reports)
+            seq += 1
+
+    # ------------------------------------------------------------- handlers
+
+    def _accepted(self, e: OrderAccepted, seq: int, out: list[tuple[int, Report]]) -> None:
+        order = OrderView(
+            e.order_id,
+            e.account,
+            e.client_order_id,
+            e.symbol,
+            e.side,
+            e.order_type,
+            e.time_in_force,
+            e.price,
+            e.quantity,
+            e.ts,
+            remaining=e.quantity,
+            updated=e.ts,
+            executions=[],
+        )
+        self.orders[e.order_id] = order
+        activity = self.activity(e.account)
+        activity.open[e.order_id] = None
+        report = _report("accepted", order, seq, e.ts, None)
+        activity.add_report(report)
+        out.append((e.account, report))
+
+    def _rejected(self, e: OrderRejected, seq: int, out: list[tuple[int, Report]]) -> None:
+        if not e.order_id:
+            return  # no order exists (unknown account, unusable client order id)
+        order = OrderView(
+            e.order_id,
+            e.account,
+            e.client_order_id,
+            e.symbol,
+            e.side,
+            e.order_type,
+            e.time_in_force,
+            e.price,
+            e.quantity,
+            e.ts,
+            status=OrderStatus.REJECTED,
+            reject_reason=int(e.reason),
+            updated=e.ts,
+            executions=[],
+        )
+        self.orders[e.order_id] = order
+        activity = self.activity(e.account)
+        self._finalize(activity, e.order_id)
+        report = _report("rejected", order, seq, e.ts, None)
+        activity.add_report(report)
+        out.append((e.account, report))
+
+    def _fill(self, e: Fill, seq: int, out: list[tuple[int, Report]]) -> None:
+        order = self.orders.get(e.order_id)
+        if order is None:
+            return  # accepted before this view's retention (cannot happen from seq 1)
+        execution = Execution(e.trade_id, e.price, e.quantity, e.ts)
+        order.executions.append(execution)
+        order.filled = e.cum_quantity
+        order.remaining = e.leaves_quantity
+        order.updated = e.ts
+        activity = self.activity(e.account)
+        if e.leaves_quantity:
+            order.status = OrderStatus.PARTIALLY_FILLED
+        else:
+            order.status = OrderStatus.FILLED
+            self._finalize(activity, e.order_id)
+        report = _report("fill", order, seq, e.ts, execution)
+        activity.add_report(report)
+        out.append((e.account, report))
+
+    def _ended(
+        self, e: OrderCanceled | OrderExpired, seq: int, out: list[tuple[int, Report]]
+    ) -> None:
+        order = self.orders.get(e.order_id)
+        if order is None:
+            return
+        canceled = type(e) is OrderCanceled
+        order.status = OrderStatus.CANCELED if canceled else OrderStatus.EXPIRED
+        order.remaining = 0
+        order.updated = e.ts
+        activity = self.activity(e.account)
+        self._finalize(activity, e.order_id)
+        report = _report("canceled" if canceled else "expired", order, seq, e.ts, None)
+        activity.add_report(report)
+        out.append((e.account, report))
+
+    def _finalize(self, activity: AccountActivity, order_id: int) -> None:
+        activity.open.pop(order_id, None)
+        finals = activity.finals
+        finals.append(order_id)
+        while len(finals) > self.max_final_orders:
+            self.orders.pop(finals.popleft(), None)
+
+    def _status(self, e: InstrumentStatusChanged, seq: int, out: list[tuple[int, Report]]) -> None:
+        self.symbols[e.symbol].status = e.status
+
+    def _reference(self, e: ReferencePriceChanged, seq: int, out: list[tuple[int, Report]]) -> None:
+        view = self.symbols[e.symbol]
+        view.reference_price = e.reference_price
+        view.low_price = e.low_price
+        view.high_price = e.high_price
+
+    def _session(self, e: SessionOpened, seq: int, out: list[tuple[int, Report]]) -> None:
+        if e.trading_day != self.trading_day:
+            self._new_day(e.trading_day)
+
+    def _listed(self, e: InstrumentAdded, seq: int, out: list[tuple[int, Report]]) -> None:
+        self.symbols[e.symbol] = SymbolView(
+            e.symbol,
+            e.name,
+            e.tick_size,
+            e.lot_size,
+            e.reference_price,
+            e.low_price,
+            e.high_price,
+            e.max_order_quantity,
+            e.daily_limit,
+        )
+
+    def _new_day(self, trading_day: int) -> None:
+        """Final orders of earlier days leave the view, as they leave the core."""
+        self.trading_day = trading_day
+        for activity in self.accounts.values():
+            for order_id in activity.finals:
+                self.orders.pop(order_id, None)
+            activity.finals.clear()
+
+    # -------------------------------------------------------------- queries
+
+    def order(self, account: int, order_id: int) -> OrderView | None:
+        """The account's order, or None (also when it belongs to someone else)."""
+        order = self.orders.get(order_id)
+        if order is None or order.account != account:
+            return None
+        return order
+
+    def open_orders(self, account: int) -> list[OrderView]:
+        activity = self.accounts.get(account)
+        if activity is None:
+            return []
+        return [self.orders[i] for i in activity.open]
+
+    def recent_orders(self, account: int) -> list[OrderView]:
+        """Open orders and the retained final ones, newest id first."""
+        activity = self.accounts.get(account)
+        if activity is None:
+            return []
+        ids = sorted([*activity.open, *activity.finals], reverse=True)
+        return [self.orders[i] for i in ids if i in self.orders]
+
+
+def order_from_events(events: Iterable[Event], first_seq: int) -> OrderView | None:
+    """The order a NewOrder reply describes (accepted or rejected, with its fills)."""
+    scratch = ExchangeView()
+    scratch.apply_events(events, first_seq, [])
+    return next(iter(scratch.orders.values()), None)
