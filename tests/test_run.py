@@ -83,10 +83,13 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
         headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
         placed = httpx.post(
             f"http://127.0.0.1:{port}/v1/order",
-            json={"symbol": "FOOLAD", "side": "buy", "type": "market", "quantity": 10},
+            json={"symbol": "FOOLAD", "side": "buy", "type": "limit", "price": 5_159,
+                  "quantity": 10, "timeInForce": "gtc"},
             headers=headers,
-        )
-        assert placed.status_code == 200 and placed.json()["status"] == "filled", placed.text
+        )  # fmt: skip
+        assert placed.status_code == 200 and placed.json()["status"] == "new", placed.text
+        account = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers=headers).json()
+        assert account["accountId"] == trader["accountId"]
     finally:
         with_gateway.send_signal(2)  # Ctrl-C
         assert with_gateway.wait(timeout=60) == 0

@@ -144,6 +144,13 @@ async def get_order(request: Request) -> Response:
     return json_response(order_out(order))
 
 
+async def order_resource(request: Request) -> Response:
+    """/v1/order/{order_id}: one route for both methods, so 405 lists both in Allow."""
+    if request.method == "DELETE":
+        return await cancel_order(request)
+    return await get_order(request)
+
+
 async def list_orders(request: Request) -> Response:
     claims = authorize(request, "read")
     params = query(request, frozenset({"accountId", "status", "symbol", "limit"}))
@@ -157,6 +164,8 @@ async def list_orders(request: Request) -> Response:
     view = gateway.view
     orders = view.open_orders(account) if status == "open" else view.recent_orders(account)
     symbol = params.get("symbol")
+    if symbol is not None and not 1 <= len(symbol) <= 16:
+        raise ApiError(422, "symbol must have 1 to 16 characters")
     if symbol is not None:
         orders = [o for o in orders if o.symbol == symbol]
     return json_response(OrderListOut([order_out(o) for o in orders[:size]]))
