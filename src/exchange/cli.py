@@ -110,6 +110,10 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         per_client_burst=max(1, int(args.rate_per_client * 2)),
         orders_per_account_rate=args.orders_per_account,
         orders_per_account_burst=max(1, int(args.orders_per_account * 2)),
+        applications_per_ip_rate=args.applications_per_ip,
+        applications_per_ip_burst=max(5, int(args.applications_per_ip * 2)),
+        tokens_per_ip_rate=args.tokens_per_ip,
+        tokens_per_ip_burst=max(20, int(args.tokens_per_ip * 2)),
         max_body_bytes=args.max_body_bytes,
     )
     config = GatewayConfig(
@@ -176,6 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument(
         "--orders-per-account", type=float, default=200.0, help="orders+cancels/s per account"
+    )
+    gateway.add_argument(
+        "--applications-per-ip", type=float, default=0.2, help="account applications/s per IP"
+    )
+    gateway.add_argument(
+        "--tokens-per-ip", type=float, default=5.0, help="token requests/s per IP (Argon2 each)"
     )
     gateway.add_argument("--max-body-bytes", type=int, default=16 * 1024)
     gateway.add_argument(

@@ -62,3 +62,17 @@ def test_forged_tampered_and_foreign_tokens_are_refused() -> None:
         issuer.issue("cl_1", frozenset({"root"}), (), NOW)
     with pytest.raises(ValueError):
         TokenIssuer(b"short")
+
+
+def test_the_verified_token_cache_is_bounded_and_never_trusts_a_changed_token() -> None:
+    issuer = TokenIssuer(new_signing_key(), ttl_seconds=60, cache_size=3)
+    tokens = [issuer.issue(f"cl_{i}", frozenset({"read"}), (i,), NOW)[0] for i in range(5)]
+    for token in tokens:
+        assert issuer.verify(token, NOW).client_id.startswith("cl_")
+    assert len(issuer._verified) == 3
+    header, payload, signature = tokens[-1].split(".")
+    with pytest.raises(InvalidTokenError):
+        issuer.verify(f"{header}.{payload}.{signature[:-2]}AA", NOW)
+    with pytest.raises(InvalidTokenError, match="expired"):
+        issuer.verify(tokens[-1], NOW + 60)  # cached, but expiry is checked every time
+    assert issuer.verify(tokens[0], NOW + 1).accounts == (0,)  # evicted: verified again
