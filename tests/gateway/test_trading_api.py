@@ -290,6 +290,18 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, engine: EngineP
         assert int(limited.headers["retry-after"]) >= 1
         # Reads are not order-rate limited.
         assert client.get("/v1/orders", headers=trader.headers).status_code == 200
+    per_client = Limits(
+        per_client_rate=0.1, per_client_burst=4,
+        applications_per_ip_rate=1_000, applications_per_ip_burst=1_000,
+        tokens_per_ip_rate=1_000, tokens_per_ip_burst=1_000,
+    )  # fmt: skip
+    (tmp_path / "c").mkdir()
+    with TestClient(create_app(make_config(tmp_path / "c", engine, per_client))) as client:
+        admin = token(client, "admin", "admin-secret-for-tests")  # uses one of the 4
+        trader = open_account(client, admin)  # approve: the admin's 2nd
+        codes = [client.get("/v1/account", headers=trader.headers).status_code for _ in range(5)]
+        assert codes == [200, 200, 200, 200, 429]  # the trader's own bucket
+        assert client.get("/v1/admin/kyc", headers=admin).status_code == 200  # the admin's 3rd
     tight = Limits(per_ip_rate=0.1, per_ip_burst=5)
     (tmp_path / "b").mkdir()
     with TestClient(create_app(make_config(tmp_path / "b", engine, tight))) as client:
