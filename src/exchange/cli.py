@@ -115,6 +115,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         tokens_per_ip_rate=args.tokens_per_ip,
         tokens_per_ip_burst=max(20, int(args.tokens_per_ip * 2)),
         max_body_bytes=args.max_body_bytes,
+        max_concurrent_requests=args.max_requests,
     )
     config = GatewayConfig(
         db_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
@@ -189,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.add_argument("--max-body-bytes", type=int, default=16 * 1024)
     gateway.add_argument(
-        "--max-connections", type=int, default=20_000, help="beyond this, new requests get 503"
+        "--max-requests", type=int, default=5_000, help="served at once; beyond, 503"
+    )
+    gateway.add_argument(
+        "--max-connections", type=int, default=20_000, help="open connections (uvicorn)"
     )
     gateway.set_defaults(func=cmd_gateway)
 

@@ -325,3 +325,36 @@ def test_public_symbols_metrics_and_openapi(client: TestClient) -> None:
     assert {"/v1/order", "/v1/order/{order_id}", "/v1/orders", "/v1/account"} <= set(
         document["paths"]
     )
+
+
+def test_a_broker_credential_names_the_account_it_acts_for(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    first = open_account(client, admin, cash=10**9)
+    second = open_account(client, admin, cash=10**9)
+    stranger = open_account(client, admin, cash=10**9)
+    gateway = client.app.state.gateway  # type: ignore[attr-defined]
+    broker_id, broker_secret = gateway.store.create_credential(
+        frozenset({"trade", "read"}), (first.account_id, second.account_id)
+    )
+    broker = token(client, broker_id, broker_secret)
+    body = {"symbol": "FOOLAD", "side": "buy", "type": "limit", "price": REF - 100, "quantity": 5}
+    unnamed = client.post("/v1/order", json=body, headers=broker)
+    assert unnamed.status_code == 422 and "accountId" in unnamed.json()["error"]["message"]
+    placed = client.post("/v1/order", json={**body, "accountId": second.account_id}, headers=broker)
+    assert placed.status_code == 200 and placed.json()["accountId"] == second.account_id
+    mine = client.get(f"/v1/orders?accountId={second.account_id}", headers=broker).json()
+    assert [o["id"] for o in mine["orders"]] == [placed.json()["id"]]
+    assert client.get(f"/v1/orders?accountId={first.account_id}", headers=broker).json() == {
+        "orders": []
+    }
+    other = client.post(
+        "/v1/order", json={**body, "accountId": stranger.account_id}, headers=broker
+    )
+    assert other.status_code == 403
+    assert (
+        client.get(f"/v1/account?accountId={stranger.account_id}", headers=broker).status_code
+        == 403
+    )
+    # The account's own credential sees the broker's order too: it is the account's order.
+    assert client.get(f"/v1/order/{placed.json()['id']}", headers=second.headers).status_code == 200

@@ -1,7 +1,10 @@
-"""Per-IP rate limiting and request metrics, as one small ASGI middleware.
+"""Per-IP rate limiting, the in-flight cap and request metrics, as one small ASGI middleware.
 
 It runs before routing and before any body is read, so a flood from one
 address costs a dictionary lookup per request and never reaches the engine.
+When `max_concurrent_requests` HTTP requests are already being served, the
+next one gets 503 with Retry-After at once: a saturated gateway sheds load
+instead of queueing without bound.
 """
 
 import time
@@ -17,6 +20,8 @@ class GuardMiddleware:
     def __init__(self, app: ASGIApp, gateway: Gateway) -> None:
         self.app = app
         self.gateway = gateway
+        self.in_flight = 0
+        self.max_in_flight = gateway.config.limits.max_concurrent_requests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
@@ -40,8 +45,16 @@ class GuardMiddleware:
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
             return
+        if self.in_flight >= self.max_in_flight:
+            gateway.metrics.rate_limited.labels("saturated").inc()
+            response = error_response(
+                503, "UNAVAILABLE", "the gateway is saturated", {"Retry-After": "1"}
+            )
+            await response(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
+        self.in_flight += 1
 
         async def record(message: Message) -> None:
             nonlocal status
@@ -52,6 +65,7 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, record)
         finally:
+            self.in_flight -= 1
             endpoint = scope.get("endpoint")
             route = getattr(endpoint, "__name__", "unmatched")
             metrics = gateway.metrics

@@ -35,6 +35,8 @@ class Limits:
     tokens_per_ip_burst: int = 20
     """Token requests cost an Argon2 verification each: few per second per IP."""
     max_body_bytes: int = 16 * 1024
+    max_concurrent_requests: int = 5_000
+    """HTTP requests served at once; beyond it, 503 with Retry-After."""
     max_streams_per_account: int = 10
     stream_queue: int = 1_000
 
