@@ -12,6 +12,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi_spec_validator import validate
 from schemathesis.specs.openapi import checks
 
 from exchange.gateway.api import openapi_document
@@ -45,8 +46,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         engine.kill(signal.SIGTERM)
 
 
-def test_the_served_document_is_the_one_tested(live: Live) -> None:
-    assert httpx.get(f"{live.base}/openapi.json").json() == json.loads(openapi_document())
+def test_the_served_document_is_valid_openapi_and_the_one_tested(live: Live) -> None:
+    served = httpx.get(f"{live.base}/openapi.json").json()
+    assert served == json.loads(openapi_document())
+    validate(served)
+    operations = {(m, p) for p, item in served["paths"].items() for m in item}
+    assert len(operations) == 20
+    assert "ReportOut" in served["components"]["schemas"]
+    assert served["paths"]["/v1/order"]["post"]["security"] == [{"oauth2": ["trade"]}]
 
 
 @schema.parametrize()

@@ -4,6 +4,8 @@ Built from the same msgspec Structs that validate requests, so the document
 cannot drift from what the gateway accepts.
 """
 
+from typing import Any
+
 from exchange.gateway.openapi import Operation, QueryParam, build_openapi, openapi_json
 from exchange.gateway.schemas import (
     AccountOut,
@@ -19,6 +21,7 @@ from exchange.gateway.schemas import (
     OrderListOut,
     OrderOut,
     RejectIn,
+    ReportOut,
     SymbolOut,
     SymbolStatusOut,
     TokenIn,
@@ -36,6 +39,11 @@ TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
 
 OPERATIONS = (
     Operation("get", "/healthz", "Liveness", None, HealthOut),
+    Operation("get", "/openapi.json", "This document", None, dict[str, Any]),
+    Operation(
+        "get", "/metrics", "Prometheus metrics", None, str,
+        media_type="text/plain; version=0.0.4",
+    ),
     Operation("get", "/v1/symbols", "Every listed instrument", None, list[SymbolOut]),
     Operation(
         "post", "/v1/accounts", "Apply for an account (automated KYC)",
@@ -118,8 +126,19 @@ OPERATIONS = (
 )  # fmt: skip
 
 
+DESCRIPTION = """REST for brokers. Execution reports stream on the WebSocket `GET /v1/stream`
+(token in the Authorization header or `?access_token=`; `?since=<seq>` resumes; the first
+message is `{"type": "subscribed", "accountId", "since", "complete"}`, then one `ReportOut`
+per message)."""
+
+
 def openapi_document() -> bytes:
     document = build_openapi(
-        OPERATIONS, title="Exchange client gateway", version="1", token_url=TOKEN_URL
+        OPERATIONS,
+        title="Exchange client gateway",
+        version="1",
+        token_url=TOKEN_URL,
+        description=DESCRIPTION,
+        extra=[ReportOut],
     )
     return openapi_json(document)

@@ -44,6 +44,7 @@ class Operation:
     errors: tuple[int, ...] = ()
     form: bool = False
     """The body may also come as application/x-www-form-urlencoded."""
+    media_type: str = "application/json"
 
 
 _DESCRIPTIONS = {
@@ -76,7 +77,7 @@ def _responses(op: Operation, ref: dict[str, Any], error_ref: dict[str, Any]) ->
     responses: dict[str, Any] = {
         str(op.status): {
             "description": "Success",
-            "content": {"application/json": {"schema": ref}},
+            "content": {op.media_type: {"schema": ref}},
         }
     }
     errors = set(op.errors) | {429}
@@ -98,15 +99,22 @@ def _responses(op: Operation, ref: dict[str, Any], error_ref: dict[str, Any]) ->
 
 
 def build_openapi(
-    operations: Sequence[Operation], *, title: str, version: str, token_url: str
+    operations: Sequence[Operation],
+    *,
+    title: str,
+    version: str,
+    token_url: str,
+    description: str = "",
+    extra: Sequence[Any] = (),
 ) -> dict[str, Any]:
+    """The document; `extra` types join the components without an operation of their own."""
     types: list[Any] = [ErrorBody]
     for op in operations:
         if op.request is not None:
             types.append(op.request)
         types.append(op.response)
     schemas, components = msgspec.json.schema_components(
-        types, ref_template="#/components/schemas/{name}"
+        [*types, *extra], ref_template="#/components/schemas/{name}"
     )
     error_ref = schemas[0]
     refs = iter(schemas[1:])
@@ -157,7 +165,7 @@ def build_openapi(
         paths.setdefault(op.path, {})[op.method] = entry
     return {
         "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
+        "info": {"title": title, "version": version, "description": description},
         "paths": paths,
         "components": {
             "schemas": components,
