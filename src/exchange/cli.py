@@ -133,6 +133,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         port=args.port,
         log_level="warning",
         ws_max_size=4096,
+        proxy_headers=args.trust_proxy,
         limit_concurrency=args.max_connections,
         backlog=2048,
     )
@@ -189,6 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tokens-per-ip", type=float, default=5.0, help="token requests/s per IP (Argon2 each)"
     )
     gateway.add_argument("--max-body-bytes", type=int, default=16 * 1024)
+    gateway.add_argument(
+        "--trust-proxy",
+        action="store_true",
+        help="take the client IP from X-Forwarded-For sent by a local proxy (off: spoofable)",
+    )
     gateway.add_argument(
         "--max-requests", type=int, default=5_000, help="served at once; beyond, 503"
     )

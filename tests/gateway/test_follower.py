@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
+from starlette.testclient import TestClient
 
 from exchange.core import OpenAccount, OrderStatus, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineBusyError, EngineClient
@@ -69,3 +71,16 @@ def test_the_engine_client_refuses_at_once_when_its_in_flight_cap_is_reached() -
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_health_reports_a_follower_that_stopped(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    follower = client.app.state.gateway.follower  # type: ignore[attr-defined]
+    assert follower._task is not None
+    follower._task.get_loop().call_soon_threadsafe(follower._task.cancel)
+    for _ in range(100):
+        if follower._task.done():
+            break
+        time.sleep(0.01)
+    unhealthy = client.get("/healthz")
+    assert unhealthy.status_code == 503 and "not following" in unhealthy.json()["status"]

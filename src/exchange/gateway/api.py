@@ -38,7 +38,7 @@ KYC_STATUSES = ("pending_review", "approved", "rejected")
 TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
 
 OPERATIONS = (
-    Operation("get", "/healthz", "Liveness", None, HealthOut),
+    Operation("get", "/healthz", "Liveness", None, HealthOut, errors=(503,)),
     Operation("get", "/openapi.json", "This document", None, dict[str, Any]),
     Operation(
         "get", "/metrics", "Prometheus metrics", None, str,

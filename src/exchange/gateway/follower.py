@@ -50,8 +50,17 @@ class Follower:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        async for batch in self.feed.batches():
-            self._apply(batch)
+        try:
+            async for batch in self.feed.batches():
+                self._apply(batch)
+        except Exception:
+            log.exception("the order view stopped following the engine")
+            raise
+
+    @property
+    def healthy(self) -> bool:
+        """False once the follower task has ended (it only ends by failing or being closed)."""
+        return self._task is not None and not self._task.done()
 
     def _apply(self, batch: Batch) -> None:
         for account, report in self.view.apply(batch):

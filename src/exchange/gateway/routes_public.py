@@ -9,6 +9,10 @@ from exchange.gateway.schemas import HealthOut
 
 
 async def healthz(request: Request) -> Response:
+    """503 when the order view has stopped following the engine (reads would be stale)."""
+    follower = gateway_of(request).follower
+    if follower is None or not follower.healthy:
+        return json_response(HealthOut("the order view is not following the engine"), 503)
     return json_response(HealthOut("ok"))
 
 
