@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from exchange.accounts import new_signing_key
 from exchange.core import Deposit
 from exchange.core.events import BalanceChanged
 from exchange.engine.client import EngineClient
-from exchange.gateway import GatewayConfig, create_app
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
-
-ADMIN = {"client_id": "admin", "client_secret": "admin-secret-for-tests"}
+from tests.gateway.conftest import ADMIN
 
 
 def application(n: int, **changes: object) -> dict[str, object]:
@@ -32,34 +27,6 @@ def application(n: int, **changes: object) -> dict[str, object]:
     }
     body.update(changes)
     return body
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineProcess]:
-    process = EngineProcess(tmp_path / "engine")
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.proc is not None and process.proc.poll() is None:
-            process.kill(signal.SIGTERM)
-
-
-@pytest.fixture
-def client(tmp_path: Path, engine: EngineProcess) -> Iterator[TestClient]:
-    config = GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'accounts.db'}",
-        engine_endpoint=engine.endpoint,
-        engine_publish=engine.publish,
-        journal=engine.data_dir / "journal",
-        signing_key=new_signing_key(),
-        admin_client_id=ADMIN["client_id"],
-        admin_client_secret=ADMIN["client_secret"],
-        engine_timeout=0.3,
-        engine_deadline=3.0,
-    )
-    with TestClient(create_app(config)) as test_client:
-        yield test_client
 
 
 def token(client: TestClient, credentials: dict[str, str], **extra: str) -> str:

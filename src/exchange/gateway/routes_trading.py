@@ -41,11 +41,13 @@ from exchange.gateway.view import OrderView, order_from_events
 _NOT_FOUND = frozenset({RejectReason.UNKNOWN_ORDER, RejectReason.NOT_ORDER_OWNER})
 
 
-def _account_param(request: Request, params: dict[str, str]) -> int | None:
+def _caller(request: Request, scope: str, allowed: frozenset[str]) -> tuple[dict[str, str], int]:
+    """Authorize, check the query string, and pick the account the call acts for."""
+    claims = authorize(request, scope)
+    params = query(request, allowed | {"accountId"})
     raw = params.get("accountId")
-    if raw is None:
-        return None
-    return int_param(raw, "accountId", 0, 1, 2**53)
+    requested = None if raw is None else int_param(raw, "accountId", 0, 1, 2**53)
+    return params, choose_account(claims, requested)
 
 
 async def _settled(gateway: Gateway, reply: Reply) -> None:
@@ -109,10 +111,8 @@ async def place_order(request: Request) -> Response:
 
 
 async def cancel_order(request: Request) -> Response:
-    claims = authorize(request, "trade")
-    params = query(request, frozenset({"accountId"}))
+    _, account = _caller(request, "trade", frozenset())
     gateway = gateway_of(request)
-    account = choose_account(claims, _account_param(request, params))
     order_id = path_id(request, "order_id", "order")
     limit(gateway.per_account_orders, str(account), "per-account order")
     reply = await gateway.submit(CancelOrder(account, order_id), account)
@@ -132,10 +132,8 @@ async def cancel_order(request: Request) -> Response:
 
 
 async def get_order(request: Request) -> Response:
-    claims = authorize(request, "read")
-    params = query(request, frozenset({"accountId"}))
+    _, account = _caller(request, "read", frozenset())
     gateway = gateway_of(request)
-    account = choose_account(claims, _account_param(request, params))
     order_id = path_id(request, "order_id", "order")
     await gateway.caught_up(account)
     order = gateway.view.order(account, order_id)
@@ -152,10 +150,8 @@ async def order_resource(request: Request) -> Response:
 
 
 async def list_orders(request: Request) -> Response:
-    claims = authorize(request, "read")
-    params = query(request, frozenset({"accountId", "status", "symbol", "limit"}))
+    params, account = _caller(request, "read", frozenset({"status", "symbol", "limit"}))
     gateway = gateway_of(request)
-    account = choose_account(claims, _account_param(request, params))
     status = params.get("status", "open")
     if status not in ("open", "all"):
         raise ApiError(422, "status must be open or all")
@@ -172,10 +168,8 @@ async def list_orders(request: Request) -> Response:
 
 
 async def get_account(request: Request) -> Response:
-    claims = authorize(request, "read")
-    params = query(request, frozenset({"accountId"}))
+    _, account = _caller(request, "read", frozenset())
     gateway = gateway_of(request)
-    account = choose_account(claims, _account_param(request, params))
     state = await gateway.account_state(account)
     if state is None:
         raise ApiError(404, "no such account")

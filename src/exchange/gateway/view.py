@@ -125,6 +125,24 @@ class AccountActivity:
         return [r for r in self.reports if r.seq > seq]
 
 
+def _new_order(e: OrderAccepted | OrderRejected, **progress: Any) -> OrderView:
+    return OrderView(
+        e.order_id,
+        e.account,
+        e.client_order_id,
+        e.symbol,
+        e.side,
+        e.order_type,
+        e.time_in_force,
+        e.price,
+        e.quantity,
+        e.ts,
+        updated=e.ts,
+        executions=[],
+        **progress,
+    )
+
+
 def _report(kind: str, order: OrderView, seq: int, ts: int, execution: Execution | None) -> Report:
     return Report(
         seq,
@@ -204,21 +222,7 @@ class ExchangeView:
     # ------------------------------------------------------------- handlers
 
     def _accepted(self, e: OrderAccepted, seq: int, out: list[tuple[int, Report]]) -> None:
-        order = OrderView(
-            e.order_id,
-            e.account,
-            e.client_order_id,
-            e.symbol,
-            e.side,
-            e.order_type,
-            e.time_in_force,
-            e.price,
-            e.quantity,
-            e.ts,
-            remaining=e.quantity,
-            updated=e.ts,
-            executions=[],
-        )
+        order = _new_order(e, remaining=e.quantity)
         self.orders[e.order_id] = order
         activity = self.activity(e.account)
         activity.open[e.order_id] = None
@@ -229,22 +233,7 @@ class ExchangeView:
     def _rejected(self, e: OrderRejected, seq: int, out: list[tuple[int, Report]]) -> None:
         if not e.order_id:
             return  # no order exists (unknown account, unusable client order id)
-        order = OrderView(
-            e.order_id,
-            e.account,
-            e.client_order_id,
-            e.symbol,
-            e.side,
-            e.order_type,
-            e.time_in_force,
-            e.price,
-            e.quantity,
-            e.ts,
-            status=OrderStatus.REJECTED,
-            reject_reason=int(e.reason),
-            updated=e.ts,
-            executions=[],
-        )
+        order = _new_order(e, status=OrderStatus.REJECTED, reject_reason=int(e.reason))
         self.orders[e.order_id] = order
         activity = self.activity(e.account)
         self._finalize(activity, e.order_id)
