@@ -20,12 +20,12 @@ from exchange.gateway import routes_admin as admin
 from exchange.gateway import routes_public as public
 from exchange.gateway import routes_trading as trading
 from exchange.gateway.api import openapi_document
-from exchange.gateway.errors import EXCEPTION_HANDLERS
 from exchange.gateway.follower import Follower
 from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
 from exchange.gateway.view import ExchangeView
+from exchange.web.errors import EXCEPTION_HANDLERS
 
 ROUTES = [
     Route("/healthz", public.healthz),

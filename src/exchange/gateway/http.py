@@ -8,9 +8,9 @@ from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from exchange.accounts import Claims, InvalidTokenError
-from exchange.gateway.errors import ApiError
-from exchange.gateway.ratelimit import TokenBuckets, retry_after_header
 from exchange.gateway.resources import Gateway
+from exchange.web.errors import ApiError
+from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 T = TypeVar("T")
 _json = msgspec.json.Encoder()

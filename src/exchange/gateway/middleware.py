@@ -11,9 +11,9 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from exchange.gateway.errors import error_response
-from exchange.gateway.ratelimit import retry_after_header
 from exchange.gateway.resources import Gateway
+from exchange.web.errors import error_response
+from exchange.web.ratelimit import retry_after_header
 
 
 class GuardMiddleware:

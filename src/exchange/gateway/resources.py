@@ -10,11 +10,11 @@ from exchange.core import Command
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.protocol import Reply
 from exchange.engine.queries import AccountState
-from exchange.gateway.errors import ApiError
 from exchange.gateway.follower import Follower
 from exchange.gateway.metrics import GatewayMetrics
-from exchange.gateway.ratelimit import TokenBuckets
 from exchange.gateway.view import ExchangeView
+from exchange.web.errors import ApiError
+from exchange.web.ratelimit import TokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
 

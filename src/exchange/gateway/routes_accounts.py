@@ -17,7 +17,6 @@ from exchange.accounts import Application, KycStatus
 from exchange.accounts.store import ApplicationNotPendingError, StoredApplication
 from exchange.core import OpenAccount, RejectReason
 from exchange.core.events import AccountOpened, CommandRejected
-from exchange.gateway.errors import ApiError
 from exchange.gateway.http import (
     authorize,
     gateway_of,
@@ -39,6 +38,7 @@ from exchange.gateway.schemas import (
     TokenIn,
     TokenOut,
 )
+from exchange.web.errors import ApiError
 
 
 def _reasons(findings: list[dict[str, str]]) -> list[Reason]:

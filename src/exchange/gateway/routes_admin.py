@@ -24,10 +24,10 @@ from exchange.core.events import (
     InstrumentStatusChanged,
 )
 from exchange.engine.protocol import Reply
-from exchange.gateway.errors import ApiError
 from exchange.gateway.http import authorize, gateway_of, json_response, path_id, read_body
 from exchange.gateway.render import ACCOUNT_STATUSES, SYMBOL_STATUSES
 from exchange.gateway.schemas import AccountStatusOut, MovementIn, MovementOut, SymbolStatusOut
+from exchange.web.errors import ApiError
 
 _STATUS_OF_REASON = {
     RejectReason.UNKNOWN_ACCOUNT: 404,

@@ -15,7 +15,6 @@ from starlette.responses import Response
 from exchange.core import CancelOrder, NewOrder, RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.protocol import Reply
-from exchange.gateway.errors import ApiError
 from exchange.gateway.http import (
     authorize,
     choose_account,
@@ -37,6 +36,7 @@ from exchange.gateway.render import (
 from exchange.gateway.resources import Gateway
 from exchange.gateway.schemas import OrderIn, OrderListOut
 from exchange.gateway.view import OrderView, order_from_events
+from exchange.web.errors import ApiError
 
 _NOT_FOUND = frozenset({RejectReason.UNKNOWN_ORDER, RejectReason.NOT_ORDER_OWNER})
 

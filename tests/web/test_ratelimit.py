@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exchange.gateway.ratelimit import TokenBuckets, retry_after_header
+from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 
 class FakeClock:
