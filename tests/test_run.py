@@ -31,12 +31,13 @@ def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    requests, batches, port = free_ports(3)
+    requests, batches, port, md_port = free_ports(4)
     options = [
         *("--data-dir", str(data)),
         *("--endpoint", f"tcp://127.0.0.1:{requests}"),
         *("--publish", f"tcp://127.0.0.1:{batches}"),
         *("--port", str(port)),
+        *("--marketdata-port", str(md_port)),
         *("--no-wait", "--orders", "400"),
     ]
     first = run(data, "run", *options)
@@ -90,6 +91,11 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
         assert placed.status_code == 200 and placed.json()["status"] == "new", placed.text
         account = httpx.get(f"http://127.0.0.1:{port}/v1/account", headers=headers).json()
         assert account["accountId"] == trader["accountId"]
+        # The public market data shows the demo's trades.
+        summary = httpx.get(f"http://127.0.0.1:{md_port}/v1/marketdata/summary").json()
+        assert len(summary["symbols"]) == 100
+        assert sum(s["volume"] for s in summary["symbols"]) > 0
+        assert httpx.get(f"http://127.0.0.1:{md_port}/").status_code == 200
     finally:
         with_gateway.send_signal(2)  # Ctrl-C
         assert with_gateway.wait(timeout=60) == 0

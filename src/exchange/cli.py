@@ -65,6 +65,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         endpoint=args.endpoint,
         publish=args.publish,
         port=args.port,
+        marketdata_port=args.marketdata_port,
     )
 
 
@@ -140,6 +141,38 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_marketdata(args: argparse.Namespace) -> int:
+    """Run the public market-data server: REST, WebSocket and the web page."""
+    import uvicorn
+
+    from exchange.marketdata.app import MarketDataConfig, create_app
+
+    if args.nice:
+        os.nice(args.nice)  # public traffic must never take CPU from the engine
+    root = _data_dir(args.data_dir)
+    config = MarketDataConfig(
+        publish=args.publish,
+        journal=Path(args.journal) if args.journal else root / "journal",
+        rate_per_ip=args.rate_per_ip,
+        burst_per_ip=max(1, int(args.rate_per_ip * 2)),
+        connections_per_ip=args.connections_per_ip,
+        max_subscribers=args.max_subscribers,
+        blocklist=Path(args.blocklist) if args.blocklist else root / "blocklist.txt",
+        allowlist=Path(args.allowlist) if args.allowlist else root / "allowlist.txt",
+    )
+    uvicorn.run(
+        create_app(config),
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        ws_max_size=4096,
+        proxy_headers=False,
+        limit_concurrency=args.max_subscribers + 5_000,
+        backlog=4096,
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -203,10 +236,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gateway.set_defaults(func=cmd_gateway)
 
+    md = sub.add_parser("marketdata", help=cmd_marketdata.__doc__)
+    md.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    md.add_argument("--host", default="127.0.0.1")
+    md.add_argument("--port", type=int, default=8081)
+    md.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
+    md.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
+    md.add_argument("--rate-per-ip", type=float, default=50.0, help="requests/s per IP")
+    md.add_argument("--connections-per-ip", type=int, default=20, help="open at once per IP")
+    md.add_argument("--max-subscribers", type=int, default=20_000, help="WebSocket clients")
+    md.add_argument(
+        "--nice", type=int, default=10, help="CPU priority below the engine's (0: unchanged)"
+    )
+    md.add_argument(
+        "--blocklist", help="addresses/networks refused (default <data dir>/blocklist.txt)"
+    )
+    md.add_argument(
+        "--allowlist", help="addresses/networks exempt (default <data dir>/allowlist.txt)"
+    )
+    md.set_defaults(func=cmd_marketdata)
+
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
     run.add_argument("--orders", type=int, default=1_000, help="demo orders to place")
     run.add_argument("--port", type=int, default=8080, help="the gateway's HTTP port")
+    run.add_argument("--marketdata-port", type=int, default=8081, help="the public page's port")
     run.add_argument("--no-wait", action="store_true", help="stop after the demo orders")
     run.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="engine requests")
     run.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batches")

@@ -1,7 +1,8 @@
 """`exchange run`: the whole exchange on its embedded defaults, in demo mode.
 
 Starts the engine process (data in ./var, the 100 listed symbols, the
-calendar always open) and the gateway (REST + WebSocket on 127.0.0.1:8080),
+calendar always open), the gateway (REST + WebSocket on 127.0.0.1:8080) and
+the market-data server (the public page, REST and WebSocket on 127.0.0.1:8081),
 then sets up demo accounts the way a real customer would get one: an
 application through the API, automated KYC, approval by the admin, deposits
 of cash and of shares of every symbol. Their credentials, with the admin's,
@@ -32,6 +33,7 @@ DEMO_ACCOUNTS = 5
 ENDPOINT = "tcp://127.0.0.1:5555"
 PUBLISH = "tcp://127.0.0.1:5556"
 PORT = 8080
+MARKETDATA_PORT = 8081
 ADMIN_CLIENT_ID = "demo-admin"
 CASH = 10**13
 SHARES = 1_000_000
@@ -189,14 +191,14 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the gateway exited with {process.returncode}")
+            raise RuntimeError(f"{base} exited with {process.returncode}")
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.1)
-    raise RuntimeError(f"the gateway at {base} did not come up in {seconds} s")
+    raise RuntimeError(f"{base} did not come up in {seconds} s")
 
 
 def run_demo(
@@ -208,6 +210,7 @@ def run_demo(
     endpoint: str = ENDPOINT,
     publish: str = PUBLISH,
     port: int = PORT,
+    marketdata_port: int = MARKETDATA_PORT,
 ) -> int:
     root.mkdir(parents=True, exist_ok=True)
     path = root / "demo-credentials.json"
@@ -228,9 +231,15 @@ def run_demo(
          "--rate-per-ip", "5000"],
         env=env,
     )  # fmt: skip
-    processes = (gateway, engine)
+    marketdata = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(root),
+         "--port", str(marketdata_port), "--publish", publish],
+    )  # fmt: skip
+    public = f"http://127.0.0.1:{marketdata_port}"
+    processes = (marketdata, gateway, engine)
     try:
         _wait_healthy(base, gateway)
+        _wait_healthy(public, marketdata)
 
         async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
             api = Api(base)
@@ -255,6 +264,7 @@ def run_demo(
             f"engine requests on {endpoint}, batches on {publish}, data in {root}",
             flush=True,
         )
+        print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
             while all(p.poll() is None for p in processes):
@@ -262,7 +272,7 @@ def run_demo(
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes:  # the gateway first: it must not outlive its engine's answers
+        for process in processes:  # the engine last: the others must not outlive its answers
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             try:
