@@ -105,9 +105,11 @@ const Market = (() => {
     row.cells.last.textContent = fmt(d.last);
     row.cells.change.textContent = d.last ? `${change > 0 ? "+" : ""}${fmt(change)} (${(change * 100 / d.referencePrice).toFixed(2)}%)` : "";
     row.cells.change.className = `n change ${change > 0 ? "up" : change < 0 ? "down" : ""}`;
-    for (const name of ["bid", "bidQuantity", "ask", "askQuantity", "volume", "high", "low"]) {
+    for (const name of ["bid", "ask", "volume", "high", "low"]) {
       row.cells[name].textContent = fmt(d[name]);
     }
+    row.cells.bidQuantity.textContent = d.bid === null ? "" : fmt(d.bidQuantity);
+    row.cells.askQuantity.textContent = d.ask === null ? "" : fmt(d.askQuantity);
     row.tr.classList.remove("flash"); void row.tr.offsetWidth; row.tr.classList.add("flash");
   }
 
