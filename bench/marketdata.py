@@ -60,7 +60,7 @@ async def seed(endpoint: str) -> None:
             for step in range(1, 11):
                 price = i.reference_price + step * i.tick_size
                 ask = NewOrder(2, f"ask-{i.symbol}-{step}", i.symbol, Side.SELL,
-                               OrderType.LIMIT, TimeInForce.GTC, price, 10**6)  # fmt: skip
+                               OrderType.LIMIT, TimeInForce.GTC, price, 100_000)  # fmt: skip
                 await client.submit(ask)
     finally:
         await client.close()
@@ -146,6 +146,7 @@ async def fan_out(
         finally:
             await client.close()
         delivered = received - baseline
+        dropped = closed  # before we close anything: the server cut these off
         for ws in sockets:
             await ws.close()
         for task in readers:
@@ -158,7 +159,7 @@ async def fan_out(
         "orders_sent": sent,
         "updates_delivered": delivered,
         "updates_per_s": round(delivered / elapsed, 1),
-        "closed_by_server": closed,
+        "closed_by_server": dropped,
     }
 
 
