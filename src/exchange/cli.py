@@ -173,6 +173,53 @@ def cmd_marketdata(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_db(args: argparse.Namespace, root: Path) -> str:
+    return str(
+        args.db_url or os.environ.get("EXCHANGE_REPORT_DB") or f"sqlite:///{root / 'reports.db'}"
+    )
+
+
+def cmd_reporter(args: argparse.Namespace) -> int:
+    """Follow the journal into SQL: orders, executions, movements, statements (exactly once)."""
+    import logging
+    import signal
+
+    from exchange.reporter.service import Reporter
+    from exchange.reporter.store import ReportStore
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    root = _data_dir(args.data_dir)
+    journal = Path(args.journal) if args.journal else root / "journal"
+    store = ReportStore(_report_db(args, root))
+    reporter = Reporter(journal, store, max_records=args.max_records)
+    running = True
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        reporter.run(lambda: running, exit_when_idle=args.exit_when_idle)
+    finally:
+        store.close()
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Compare the report database with a replay of the journal; non-zero on any difference."""
+    from exchange.reporter.reconcile import reconcile
+
+    root = _data_dir(args.data_dir)
+    differences = reconcile(root, _report_db(args, root))
+    for line in differences:
+        print(line)
+    if not differences:
+        print("reconciled: the database matches the journal")
+    return 1 if differences else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -255,6 +302,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--allowlist", help="addresses/networks exempt (default <data dir>/allowlist.txt)"
     )
     md.set_defaults(func=cmd_marketdata)
+
+    reporter = sub.add_parser("reporter", help=cmd_reporter.__doc__)
+    reporter.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    reporter.add_argument(
+        "--journal", help="the engine's journal dir (default: <data dir>/journal)"
+    )
+    reporter.add_argument(
+        "--db-url", help="SQLAlchemy URL (default $EXCHANGE_REPORT_DB or <data dir>/reports.db)"
+    )
+    reporter.add_argument("--max-records", type=int, default=2_000, help="records per transaction")
+    reporter.add_argument("--exit-when-idle", action="store_true", help="stop once caught up")
+    reporter.set_defaults(func=cmd_reporter)
+
+    reconcile = sub.add_parser("reconcile", help=cmd_reconcile.__doc__)
+    reconcile.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    reconcile.add_argument("--db-url", help="the report database (default as the reporter's)")
+    reconcile.set_defaults(func=cmd_reconcile)
 
     run = sub.add_parser("run", help=cmd_run.__doc__)
     run.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

@@ -5,44 +5,29 @@ Under CI=true a missing PostgreSQL is a failure, never a skip.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
 from exchange.accounts import Application, KycReason, KycStatus, SanctionsList
 from exchange.accounts.store import AccountStore, ApplicationNotPendingError
 from tests.accounts.test_kyc import GOOD, with_check_digit
+from tests.pg import postgres_schema
 
 TODAY = date(2026, 11, 24)
 SANCTIONS = SanctionsList.load()
-PG_URL = os.environ.get("EXCHANGE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def _postgres_store() -> Iterator[AccountStore]:
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except sa.exc.OperationalError as error:
-        admin.dispose()
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true: {error}")
-        pytest.skip(f"no PostgreSQL at {PG_URL}")
-    store = AccountStore(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    try:
-        yield store
-    finally:
-        store.engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+    with postgres_schema() as url:
+        store = AccountStore(url)
+        try:
+            yield store
+        finally:
+            store.engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

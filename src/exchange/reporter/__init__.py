@@ -1,0 +1,1 @@
+"""The reporter: consolidated orders, executions, movements and statements in SQL, exactly once."""

@@ -1,0 +1,122 @@
+"""The reporter's database: migrations, its position, and one transaction per group of batches.
+
+Exactly once: the rows of a group and the position they reach commit in
+the same transaction, so a crash at any point leaves either both or
+neither, and a restart continues from the committed position. Inserts are
+batched (SQLAlchemy's insertmanyvalues: multi-row INSERTs on both
+SQLite and PostgreSQL); balances and statements are upserts.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.dialects import postgresql, sqlite
+
+from exchange.reporter.projector import Rows
+from exchange.reporter.schema import (
+    balances,
+    executions,
+    movements,
+    orders,
+    position,
+    statements,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_engine(url: str) -> sa.Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url)
+
+        @sa.event.listens_for(engine, "connect")
+        def _wal(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class ReportStore:
+    def __init__(self, url: str) -> None:
+        self.engine = create_engine(url)
+        migrate(self.engine)
+        dialect = self.engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._update_order = (
+            orders.update()
+            .where(orders.c.order_id == sa.bindparam("key"))
+            .values(
+                status=sa.bindparam("status"),
+                filled_quantity=sa.bindparam("filled_quantity"),
+                remaining_quantity=sa.bindparam("remaining_quantity"),
+                updated_at=sa.bindparam("updated_at"),
+            )
+        )
+
+    def state(self) -> tuple[int, int, dict[tuple[int, str], int]]:
+        """(last committed seq, trading day, balances) to resume from."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(position.c.last_seq, position.c.trading_day)).first()
+            totals = {(r.account, r.asset): r.total for r in conn.execute(sa.select(balances))}
+        return (row.last_seq, row.trading_day, totals) if row else (0, 0, totals)
+
+    def write(self, rows: Rows) -> None:
+        with self.engine.begin() as conn:
+            if rows.new_orders:
+                conn.execute(orders.insert(), list(rows.new_orders.values()))
+            if rows.order_updates:
+                conn.execute(
+                    self._update_order,
+                    [{"key": k, **v} for k, v in rows.order_updates.items()],
+                )
+            if rows.executions:
+                conn.execute(executions.insert(), rows.executions)
+            if rows.movements:
+                conn.execute(movements.insert(), rows.movements)
+            if rows.balances:
+                upsert = self._insert(balances)
+                conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["account", "asset"], set_={"total": upsert.excluded.total}
+                    ),
+                    [{"account": a, "asset": s, "total": t} for (a, s), t in rows.balances.items()],
+                )
+            if rows.statements:
+                upsert = self._insert(statements)
+                conn.execute(
+                    upsert.on_conflict_do_update(
+                        index_elements=["trading_day", "account", "asset"],
+                        set_={"total": upsert.excluded.total},
+                    ),
+                    rows.statements,
+                )
+            upsert = self._insert(position)
+            conn.execute(
+                upsert.on_conflict_do_update(
+                    index_elements=["id"],
+                    set_={
+                        "last_seq": upsert.excluded.last_seq,
+                        "trading_day": upsert.excluded.trading_day,
+                    },
+                ),
+                {"id": 1, "last_seq": rows.last_seq, "trading_day": rows.trading_day},
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
