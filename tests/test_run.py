@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -96,6 +97,15 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
         assert len(summary["symbols"]) == 100
         assert sum(s["volume"] for s in summary["symbols"]) > 0
         assert httpx.get(f"http://127.0.0.1:{md_port}/").status_code == 200
+        # The reporter runs too: the trader's history is served from its database.
+        for _ in range(100):
+            history = httpx.get(f"http://127.0.0.1:{port}/v1/execution", headers=headers)
+            if history.status_code == 200 and history.json()["executions"]:
+                break
+            time.sleep(0.1)
+        assert history.status_code == 200 and history.json()["executions"]
     finally:
         with_gateway.send_signal(2)  # Ctrl-C
         assert with_gateway.wait(timeout=60) == 0
+    reconciled = run(data, "reconcile", "--data-dir", str(data))
+    assert reconciled.returncode == 0, reconciled.stdout

@@ -124,6 +124,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         engine_publish=args.publish,
         journal=Path(args.journal) if args.journal else root / "journal",
         signing_key=load_or_create_key(root / "gateway.key"),
+        report_db_url=_report_db(args, root, args.report_db_url),
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
         admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
         limits=limits,
@@ -173,10 +174,10 @@ def cmd_marketdata(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report_db(args: argparse.Namespace, root: Path) -> str:
-    return str(
-        args.db_url or os.environ.get("EXCHANGE_REPORT_DB") or f"sqlite:///{root / 'reports.db'}"
-    )
+def _report_db(args: argparse.Namespace, root: Path, given: str | None = None) -> str:
+    """The report database: the option, else $EXCHANGE_REPORT_DB, else SQLite in the data dir."""
+    url = given if given is not None else getattr(args, "db_url", None)
+    return str(url or os.environ.get("EXCHANGE_REPORT_DB") or f"sqlite:///{root / 'reports.db'}")
 
 
 def cmd_reporter(args: argparse.Namespace) -> int:
@@ -255,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
     gateway.add_argument("--db-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
     gateway.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
+    gateway.add_argument(
+        "--report-db-url", help="the reporter's database, for history (default as the reporter's)"
+    )
     gateway.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
     gateway.add_argument("--rate-per-ip", type=float, default=200.0, help="requests/s per IP")
     gateway.add_argument(

@@ -2,7 +2,8 @@
 
 Starts the engine process (data in ./var, the 100 listed symbols, the
 calendar always open), the gateway (REST + WebSocket on 127.0.0.1:8080) and
-the market-data server (the public page, REST and WebSocket on 127.0.0.1:8081),
+the market-data server (the public page, REST and WebSocket on 127.0.0.1:8081)
+and the reporter (orders and executions into SQL, `<data dir>/reports.db`),
 then sets up demo accounts the way a real customer would get one: an
 application through the API, automated KYC, approval by the admin, deposits
 of cash and of shares of every symbol. Their credentials, with the admin's,
@@ -236,7 +237,11 @@ def run_demo(
          "--port", str(marketdata_port), "--publish", publish],
     )  # fmt: skip
     public = f"http://127.0.0.1:{marketdata_port}"
-    processes = (marketdata, gateway, engine)
+    reporter = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "reporter", "--data-dir", str(root)],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes = (marketdata, gateway, reporter, engine)
     try:
         _wait_healthy(base, gateway)
         _wait_healthy(public, marketdata)
@@ -265,6 +270,7 @@ def run_demo(
             flush=True,
         )
         print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
+        print(f"reports: {root / 'reports.db'} (history at {base}/v1/execution)", flush=True)
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
             while all(p.poll() is None for p in processes):

@@ -27,14 +27,14 @@ REF = 5_430
 
 
 class GatewayProcess:
-    def __init__(self, data_dir: Path, engine: EngineProcess) -> None:
+    def __init__(self, data_dir: Path, engine: EngineProcess, *extra: str) -> None:
         (self.port,) = free_ports(1)
         self.base = f"http://127.0.0.1:{self.port}"
         self.args = [
             sys.executable, "-m", "exchange", "gateway", "--data-dir", str(data_dir),
             "--port", str(self.port), "--engine", engine.endpoint, "--publish", engine.publish,
             "--journal", str(engine.data_dir / "journal"), "--rate-per-ip", "100000",
-            "--rate-per-client", "100000", "--orders-per-account", "100000",
+            "--rate-per-client", "100000", "--orders-per-account", "100000", *extra,
         ]  # fmt: skip
         self.proc: subprocess.Popen[bytes] | None = None
 

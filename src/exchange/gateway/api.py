@@ -13,6 +13,7 @@ from exchange.gateway.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApproveOut,
+    ExecutionListOut,
     HealthOut,
     KycListOut,
     MovementIn,
@@ -34,6 +35,19 @@ _ACCOUNT = QueryParam(
     description="The account to act for, when the credential has several",
 )
 _ENGINE = (503,)
+ORDER_STATUSES = (
+    "open", "all", "new", "partially_filled", "filled", "canceled", "rejected", "expired",
+)  # fmt: skip
+_WINDOW = (
+    QueryParam("startTime", {"type": "integer", "minimum": 0}, description="epoch ms"),
+    QueryParam("endTime", {"type": "integer", "minimum": 0}, description="epoch ms, inclusive"),
+    QueryParam(
+        "cursor",
+        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+        description="nextCursor of the previous page",
+    ),
+    QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+)
 KYC_STATUSES = ("pending_review", "approved", "rejected")
 TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
 
@@ -109,13 +123,27 @@ OPERATIONS = (
         None, OrderOut, auth=("trade",), query=(_ACCOUNT,), errors=(404, 409, 422, *_ENGINE),
     ),
     Operation(
-        "get", "/v1/orders", "Your open (or recent) orders", None, OrderListOut,
+        "get", "/v1/orders",
+        "Your orders: open or recent (live), or any history with startTime, endTime or cursor",
+        None, OrderListOut,
         auth=("read",),
         query=(
             _ACCOUNT,
-            QueryParam("status", {"type": "string", "enum": ["open", "all"]}),
-            QueryParam("symbol", {"type": "string", "maxLength": 16}),
-            QueryParam("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            QueryParam("status", {"type": "string", "enum": list(ORDER_STATUSES)}),
+            QueryParam("symbol", {"type": "string", "minLength": 1, "maxLength": 16}),
+            *_WINDOW,
+        ),
+        errors=(422, *_ENGINE),
+    ),
+    Operation(
+        "get", "/v1/execution", "Your executions, oldest first, paged by cursor",
+        None, ExecutionListOut,
+        auth=("read",),
+        query=(
+            _ACCOUNT,
+            QueryParam("symbol", {"type": "string", "minLength": 1, "maxLength": 16}),
+            QueryParam("orderId", {"type": "integer", "minimum": 1}),
+            *_WINDOW,
         ),
         errors=(422, *_ENGINE),
     ),

@@ -46,6 +46,7 @@ ROUTES = [
     Route("/v1/order", trading.place_order, methods=["POST"]),
     Route("/v1/order/{order_id}", trading.order_resource, methods=["GET", "DELETE"]),
     Route("/v1/orders", trading.list_orders),
+    Route("/v1/execution", trading.list_executions),
     Route("/v1/account", trading.get_account),
     WebSocketRoute("/v1/stream", stream),
 ]

@@ -1,8 +1,12 @@
 """The gateway's configuration and the resources every request shares."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from exchange.accounts import SanctionsList, TokenIssuer
 from exchange.accounts.store import AccountStore
@@ -11,12 +15,14 @@ from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.protocol import Reply
 from exchange.engine.queries import AccountState
 from exchange.gateway.follower import Follower
+from exchange.gateway.history import History, HistoryUnavailableError
 from exchange.gateway.metrics import GatewayMetrics
 from exchange.gateway.view import ExchangeView
 from exchange.web.errors import ApiError
 from exchange.web.ratelimit import TokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class GatewayConfig:
     journal: Path
     """The engine's journal directory: the order view reads it at start and to fill gaps."""
     engine_publish: str = "tcp://127.0.0.1:5556"
+    report_db_url: str | None = None
+    """The reporter's database, for history (None: history answers 503)."""
     admin_client_id: str | None = None
     admin_client_secret: str | None = None
     token_ttl_seconds: int = 900
@@ -81,6 +89,7 @@ class Gateway:
         )
         self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
         self.metrics = GatewayMetrics()
+        self.reports = History(config.report_db_url) if config.report_db_url else None
         self.client: EngineClient | None = None
         self.follower: Follower | None = None
         self.high_water: dict[int, int] = {}
@@ -126,6 +135,18 @@ class Gateway:
         if account:
             self.wrote(account, reply.first_event_seq + len(reply.events))
         return reply
+
+    async def history(self, query: Callable[[History], T]) -> T:
+        """Run a history query in the thread pool; 503 while the report database is missing."""
+        reports = self.reports
+        if reports is None:
+            raise ApiError(503, "history is not configured", headers={"Retry-After": "60"})
+        try:
+            return await run_in_threadpool(query, reports)
+        except HistoryUnavailableError as error:
+            raise ApiError(
+                503, f"history is unavailable: {error}", headers={"Retry-After": "5"}
+            ) from None
 
     async def account_state(self, account: int) -> AccountState | None:
         try:

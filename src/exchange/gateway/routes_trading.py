@@ -15,6 +15,7 @@ from starlette.responses import Response
 from exchange.core import CancelOrder, NewOrder, RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.protocol import Reply
+from exchange.gateway.history import Window
 from exchange.gateway.http import (
     authorize,
     choose_account,
@@ -34,7 +35,7 @@ from exchange.gateway.render import (
     order_out,
 )
 from exchange.gateway.resources import Gateway
-from exchange.gateway.schemas import OrderIn, OrderListOut
+from exchange.gateway.schemas import ExecutionListOut, ExecutionRowOut, OrderIn, OrderListOut
 from exchange.gateway.view import OrderView, order_from_events
 from exchange.web.errors import ApiError
 
@@ -149,22 +150,68 @@ async def order_resource(request: Request) -> Response:
     return await get_order(request)
 
 
+_ORDER_STATUSES = frozenset(
+    {"open", "all", "new", "partially_filled", "filled", "canceled", "rejected", "expired"}
+)
+_HISTORY = frozenset({"startTime", "endTime", "cursor"})
+
+
 async def list_orders(request: Request) -> Response:
-    params, account = _caller(request, "read", frozenset({"status", "symbol", "limit"}))
+    """Open or recent orders from the live view; any time window or cursor: the history."""
+    params, account = _caller(request, "read", frozenset({"status", "symbol", "limit"}) | _HISTORY)
     gateway = gateway_of(request)
     status = params.get("status", "open")
-    if status not in ("open", "all"):
-        raise ApiError(422, "status must be open or all")
+    if status not in _ORDER_STATUSES:
+        raise ApiError(422, f"status must be one of {', '.join(sorted(_ORDER_STATUSES))}")
+    symbol = params.get("symbol")
+    if symbol is not None and not 1 <= len(symbol) <= 16:
+        raise ApiError(422, "symbol must have 1 to 16 characters")
+    if _HISTORY & set(params) or status not in ("open", "all"):
+        window = history_window(params, account)
+        found = await gateway.history(lambda h: h.orders(window, status))
+        cursor = str(found[-1].id) if len(found) == window.limit else None
+        return json_response(OrderListOut([order_out(o) for o in found], cursor))
     size = int_param(params.get("limit"), "limit", 100, 1, 1000)
     await gateway.caught_up(account)
     view = gateway.view
     orders = view.open_orders(account) if status == "open" else view.recent_orders(account)
-    symbol = params.get("symbol")
-    if symbol is not None and not 1 <= len(symbol) <= 16:
-        raise ApiError(422, "symbol must have 1 to 16 characters")
     if symbol is not None:
         orders = [o for o in orders if o.symbol == symbol]
     return json_response(OrderListOut([order_out(o) for o in orders[:size]]))
+
+
+def history_window(params: dict[str, str], account: int) -> Window:
+    top = 2**62
+    start = params.get("startTime")
+    end = params.get("endTime")
+    return Window(
+        account,
+        params.get("symbol"),
+        None if start is None else int_param(start, "startTime", 0, 0, top),
+        None if end is None else int_param(end, "endTime", 0, 0, top),
+        int_param(params.get("cursor"), "cursor", 0, 0, top),
+        int_param(params.get("limit"), "limit", 100, 1, 1000),
+    )
+
+
+async def list_executions(request: Request) -> Response:
+    """GET /v1/execution: the caller's executions, oldest first, paged by cursor."""
+    allowed = frozenset({"symbol", "orderId", "limit"}) | _HISTORY
+    params, account = _caller(request, "read", allowed)
+    gateway = gateway_of(request)
+    symbol = params.get("symbol")
+    if symbol is not None and not 1 <= len(symbol) <= 16:
+        raise ApiError(422, "symbol must have 1 to 16 characters")
+    raw_order = params.get("orderId")
+    order_id = None if raw_order is None else int_param(raw_order, "orderId", 0, 1, 2**62)
+    window = history_window(params, account)
+    rows = await gateway.history(lambda h: h.executions(window, order_id))
+    out = [
+        ExecutionRowOut(r.trade_id, r.order_id, r.symbol, r.side, r.price, r.quantity, r.time_ms)  # type: ignore[arg-type]
+        for r in rows
+    ]
+    cursor = str(rows[-1].seq) if len(rows) == window.limit else None
+    return json_response(ExecutionListOut(out, cursor))
 
 
 async def get_account(request: Request) -> Response:

@@ -138,6 +138,25 @@ class OrderOut(_Out):
 
 class OrderListOut(_Out):
     orders: list[OrderOut]
+    next_cursor: str | None = None
+    """Pass as `cursor` for the next page (history queries); null on the last page."""
+
+
+class ExecutionRowOut(_Out):
+    id: int
+    """The trade id (the same as in the order's executions)."""
+    order_id: int
+    symbol: str
+    side: SideName
+    price: int
+    quantity: int
+    time: int
+    """Epoch milliseconds."""
+
+
+class ExecutionListOut(_Out):
+    executions: list[ExecutionRowOut]
+    next_cursor: str | None = None
 
 
 class CashOut(_Out):
