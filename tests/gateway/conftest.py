@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,17 +92,6 @@ def open_account(
             assert moved.status_code == 200, moved.text
     headers = token(client, issued["clientId"], issued["clientSecret"])
     return Trader(account, issued["clientId"], issued["clientSecret"], headers)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineProcess]:
-    process = EngineProcess(tmp_path / "engine")
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.proc is not None and process.proc.poll() is None:
-            process.kill(signal.SIGTERM)
 
 
 @pytest.fixture

@@ -76,10 +76,11 @@ def test_the_engine_client_refuses_at_once_when_its_in_flight_cap_is_reached() -
 def test_health_reports_a_follower_that_stopped(client: TestClient) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     follower = client.app.state.gateway.follower  # type: ignore[attr-defined]
-    assert follower._task is not None
-    follower._task.get_loop().call_soon_threadsafe(follower._task.cancel)
+    task = follower._following._task
+    assert task is not None
+    task.get_loop().call_soon_threadsafe(task.cancel)
     for _ in range(100):
-        if follower._task.done():
+        if task.done():
             break
         time.sleep(0.01)
     unhealthy = client.get("/healthz")

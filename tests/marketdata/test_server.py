@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from starlette.testclient import TestClient
 
 from exchange.core import NewOrder, OrderType, Side, TimeInForce
@@ -21,17 +18,6 @@ from tests.engine.workload import random_batches, setup_batch
 from tests.marketdata.test_books import assert_same_books
 
 REF = 5_430
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[EngineProcess]:
-    process = EngineProcess(tmp_path / "engine")
-    process.start()
-    try:
-        yield process
-    finally:
-        if process.proc is not None and process.proc.poll() is None:
-            process.kill(signal.SIGTERM)
 
 
 def config(engine: EngineProcess, **changes: Any) -> MarketDataConfig:

@@ -12,7 +12,7 @@ output (gateway views, market data, reporter) can stand on this.
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import zmq
@@ -109,3 +109,47 @@ class BatchFeed:
         with contextlib.suppress(zmq.ZMQError):
             self._socket.close(linger=0)
         self._context.destroy(linger=0)
+
+
+class FeedTask:
+    """Applies every batch of a feed: the journal as it stands first (awaited), then live.
+
+    The consumers of engine output (the gateway's view, market data) share
+    this lifecycle: catch up before serving, follow in a task, report
+    whether they still follow, stop cleanly.
+    """
+
+    def __init__(self, feed: BatchFeed, apply: Callable[[Batch], None], name: str) -> None:
+        self.feed = feed
+        self.apply = apply
+        self.name = name
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        async for batch in self.feed.catch_up():
+            self.apply(batch)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            async for batch in self.feed.batches():
+                self.apply(batch)
+        except Exception:
+            log.exception("%s stopped following the engine", self.name)
+            raise
+
+    @property
+    def healthy(self) -> bool:
+        """False once the task has ended (it only ends by failing or being closed)."""
+        return self._task is not None and not self._task.done()
+
+    def cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self.feed.close()

@@ -10,16 +10,12 @@ reconnects with the last sequence number it saw and gets the rest.
 """
 
 import asyncio
-import contextlib
 import heapq
 import itertools
-import logging
 
-from exchange.engine.feed import BatchFeed
+from exchange.engine.feed import BatchFeed, FeedTask
 from exchange.gateway.view import ExchangeView, Report
 from exchange.sequencer import Batch
-
-log = logging.getLogger(__name__)
 
 
 class Subscriber:
@@ -41,26 +37,15 @@ class Follower:
         self.dropped_subscribers = 0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tie = itertools.count()
-        self._task: asyncio.Task[None] | None = None
+        self._following = FeedTask(feed, self._apply, "the order view")
 
     async def start(self) -> None:
         """Read the journal as it stands, then follow the feed in a task."""
-        async for batch in self.feed.catch_up():
-            self._apply(batch)
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            async for batch in self.feed.batches():
-                self._apply(batch)
-        except Exception:
-            log.exception("the order view stopped following the engine")
-            raise
+        await self._following.start()
 
     @property
     def healthy(self) -> bool:
-        """False once the follower task has ended (it only ends by failing or being closed)."""
-        return self._task is not None and not self._task.done()
+        return self._following.healthy
 
     def _apply(self, batch: Batch) -> None:
         for account, report in self.view.apply(batch):
@@ -110,8 +95,4 @@ class Follower:
                 del self.subscribers[subscriber.account]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.feed.close()
+        await self._following.close()

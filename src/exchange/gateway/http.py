@@ -87,17 +87,6 @@ def authorize(request: Request, scope: str) -> Claims:
     return verify(request, bearer_token(request), scope)
 
 
-def query(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    """The query parameters, refusing unknown and repeated ones."""
-    params = request.query_params
-    unknown = set(params) - allowed
-    if unknown:
-        raise ApiError(422, f"unknown query parameters: {', '.join(sorted(unknown))[:200]}")
-    if len(params.multi_items()) != len(params):
-        raise ApiError(422, "a query parameter is repeated")
-    return dict(params)
-
-
 def int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default

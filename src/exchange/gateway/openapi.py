@@ -14,16 +14,22 @@ import msgspec
 
 
 class ErrorDetail(msgspec.Struct):
+    """A machine-readable code and a human message."""
+
     code: str
     message: str
 
 
 class ErrorBody(msgspec.Struct):
+    """The body of every error response: `{"error": {"code", "message"}}`."""
+
     error: ErrorDetail
 
 
 @dataclass(frozen=True)
 class QueryParam:
+    """A query string parameter with its JSON schema."""
+
     name: str
     schema: dict[str, Any]
     required: bool = False
@@ -32,6 +38,8 @@ class QueryParam:
 
 @dataclass(frozen=True)
 class Operation:
+    """One method on one path (Starlette style, `{name}` for path parameters)."""
+
     method: str
     path: str
     summary: str
@@ -69,11 +77,13 @@ _PARAM = re.compile(r"{(\w+)}")
 
 
 def _operation_id(method: str, path: str) -> str:
+    """`get /v1/order/{order_id}` -> `getV1OrderOrderId`."""
     words = [w for w in re.split(r"[^A-Za-z0-9]+", path) if w]
     return method + "".join(w[:1].upper() + w[1:] for w in words)
 
 
 def _responses(op: Operation, ref: dict[str, Any], error_ref: dict[str, Any]) -> dict[str, Any]:
+    """Success, the declared errors, and those implied by auth, a body and rate limits."""
     responses: dict[str, Any] = {
         str(op.status): {
             "description": "Success",
@@ -180,4 +190,5 @@ def build_openapi(
 
 
 def openapi_json(document: dict[str, Any]) -> bytes:
+    """The document as served on /openapi.json."""
     return msgspec.json.encode(document)

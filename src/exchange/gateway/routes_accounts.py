@@ -24,7 +24,6 @@ from exchange.gateway.http import (
     json_response,
     limit_by_ip,
     path_id,
-    query,
     read_body,
 )
 from exchange.gateway.schemas import (
@@ -39,6 +38,7 @@ from exchange.gateway.schemas import (
     TokenOut,
 )
 from exchange.web.errors import ApiError
+from exchange.web.params import query
 
 
 def _reasons(findings: list[dict[str, str]]) -> list[Reason]:

@@ -3,9 +3,10 @@
 from starlette.requests import Request
 from starlette.responses import Response
 
-from exchange.gateway.http import gateway_of, json_response, query
+from exchange.gateway.http import gateway_of, json_response
 from exchange.gateway.render import symbol_out
 from exchange.gateway.schemas import HealthOut
+from exchange.web.params import query
 
 
 async def healthz(request: Request) -> Response:

@@ -24,7 +24,6 @@ from exchange.gateway.http import (
     json_response,
     limit,
     path_id,
-    query,
     read_body,
 )
 from exchange.gateway.render import (
@@ -38,6 +37,7 @@ from exchange.gateway.resources import Gateway
 from exchange.gateway.schemas import ExecutionListOut, ExecutionRowOut, OrderIn, OrderListOut
 from exchange.gateway.view import OrderView, order_from_events
 from exchange.web.errors import ApiError
+from exchange.web.params import query
 
 _NOT_FOUND = frozenset({RejectReason.UNKNOWN_ORDER, RejectReason.NOT_ORDER_OWNER})
 

@@ -36,6 +36,7 @@ from exchange.marketdata.connections import ConnectionLimiter
 from exchange.marketdata.guard import Guard
 from exchange.marketdata.hub import CHANNELS, Hub, Subscriber
 from exchange.web.errors import EXCEPTION_HANDLERS, ApiError
+from exchange.web.params import query
 
 STATIC = Path(__file__).parent / "static"
 _json = msgspec.json.Encoder()
@@ -85,16 +86,6 @@ def state(conn: HTTPConnection) -> MarketData:
     return md
 
 
-def _params(request: Request, allowed: frozenset[str]) -> dict[str, str]:
-    params = request.query_params
-    unknown = set(params) - allowed
-    if unknown:
-        raise ApiError(422, f"unknown query parameters: {', '.join(sorted(unknown))[:100]}")
-    if len(params.multi_items()) != len(params):
-        raise ApiError(422, "a query parameter is repeated")
-    return dict(params)
-
-
 def _choice(raw: str | None, name: str, allowed: tuple[int, ...], default: int) -> int:
     if raw is None:
         return default
@@ -125,7 +116,7 @@ async def healthz(request: Request) -> Response:
 
 
 async def summary(request: Request) -> Response:
-    _params(request, frozenset())
+    query(request, frozenset())
     md = state(request)
     books = md.books
     return _cached(
@@ -140,14 +131,14 @@ async def book_view(request: Request) -> Response:
     view = request.path_params["view"]
     book = state(request).book(request.path_params["symbol"])
     if view == "l1":
-        _params(request, frozenset())
+        query(request, frozenset())
         return _cached(request, ("l1", book.symbol, book.seq), lambda: render.l1(book))
     if view in ("l2", "l3"):
         depth = _depth(request)
         build = render.l2 if view == "l2" else render.l3
         return _cached(request, (view, book.symbol, depth, book.seq), lambda: build(book, depth))
     if view == "trades":
-        params = _params(request, frozenset({"limit"}))
+        params = query(request, frozenset({"limit"}))
         limit = _choice(params.get("limit"), "limit", render.TRADE_LIMITS, 50)
         return _cached(
             request, ("trades", book.symbol, limit, book.seq), lambda: render.trades(book, limit)
@@ -156,13 +147,13 @@ async def book_view(request: Request) -> Response:
 
 
 def _depth(request: Request, extra: frozenset[str] = frozenset()) -> int:
-    params = _params(request, frozenset({"depth"}) | extra)
+    params = query(request, frozenset({"depth"}) | extra)
     return _choice(params.get("depth"), "depth", render.DEPTHS, render.DEFAULT_DEPTH)
 
 
 async def order_book_l2(request: Request) -> Response:
     """The seed's form: GET /v1/marketdata/order-book/L2?symbol=&depth=."""
-    params = _params(request, frozenset({"symbol", "depth"}))
+    params = query(request, frozenset({"symbol", "depth"}))
     symbol = params.get("symbol")
     if symbol is None:
         raise ApiError(422, "symbol is required")

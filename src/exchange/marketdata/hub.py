@@ -12,19 +12,16 @@ A subscriber's queue is bounded: one that falls behind is dropped (its
 """
 
 import asyncio
-import contextlib
-import logging
 from typing import Any, Final, Literal
 
 import msgspec
 
 from exchange.core import Side
-from exchange.engine.feed import BatchFeed
+from exchange.engine.feed import BatchFeed, FeedTask
 from exchange.marketdata import render
 from exchange.marketdata.books import Change, MarketBooks, SymbolBook
 from exchange.sequencer import Batch
 
-log = logging.getLogger(__name__)
 Channel = Literal["l1", "l2", "trades"]
 CHANNELS: Final = ("l1", "l2", "trades")
 _encoder = msgspec.json.Encoder()
@@ -58,26 +55,16 @@ class Hub:
         self._last_l1: dict[str, Any] = {}
         self.dropped = 0
         self.messages_sent = 0
-        self._task: asyncio.Task[None] | None = None
+        self._following = FeedTask(feed, self._apply, "market data")
 
     # ------------------------------------------------------------ following
 
     async def start(self) -> None:
-        async for batch in self.feed.catch_up():
-            self._apply(batch)
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        try:
-            async for batch in self.feed.batches():
-                self._apply(batch)
-        except Exception:
-            log.exception("market data stopped following the engine")
-            raise
+        await self._following.start()
 
     @property
     def healthy(self) -> bool:
-        return self._task is not None and not self._task.done()
+        return self._following.healthy
 
     def _apply(self, batch: Batch) -> None:
         for symbol, change in self.books.apply(batch).items():
@@ -168,8 +155,4 @@ class Hub:
             self.unsubscribe(subscriber, channel, symbol)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.feed.close()
+        await self._following.close()

@@ -12,7 +12,7 @@ statement. Several batches go into one `Rows` and then one transaction.
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from exchange.core import CASH_ASSET, OrderStatus, OrderType, RejectReason, Side, TimeInForce
+from exchange.core import CASH_ASSET, OrderStatus, RejectReason, Side
 from exchange.core.events import (
     BalanceChanged,
     Event,
@@ -26,15 +26,8 @@ from exchange.core.events import (
 )
 from exchange.sequencer import Batch
 
-SIDES: Final = {Side.BUY: "buy", Side.SELL: "sell"}
-TYPES: Final = {OrderType.LIMIT: "limit", OrderType.MARKET: "market"}
-TIME_IN_FORCE: Final = {
-    TimeInForce.DAY: "day",
-    TimeInForce.GTC: "gtc",
-    TimeInForce.IOC: "ioc",
-    TimeInForce.FOK: "fok",
-}
 STATUS: Final = {s: s.name.lower() for s in OrderStatus}
+"""The API's words are the enums' names in lower case (buy, limit, gtc, partially_filled)."""
 
 Row = dict[str, Any]
 
@@ -119,9 +112,9 @@ class Projector:
             "account": e.account,
             "client_order_id": e.client_order_id,
             "symbol": e.symbol,
-            "side": SIDES[e.side],
-            "order_type": TYPES.get(e.order_type, str(int(e.order_type))),
-            "time_in_force": TIME_IN_FORCE.get(e.time_in_force, str(int(e.time_in_force))),
+            "side": e.side.name.lower(),
+            "order_type": e.order_type.name.lower(),
+            "time_in_force": e.time_in_force.name.lower(),
             "price": e.price,
             "quantity": e.quantity,
             "filled_quantity": 0,
@@ -162,7 +155,7 @@ class Projector:
     def _fill(self, e: Fill, seq: int) -> None:
         status = OrderStatus.FILLED if not e.leaves_quantity else OrderStatus.PARTIALLY_FILLED
         self._update(e.order_id, status, e.cum_quantity, e.leaves_quantity, e.ts)
-        side = SIDES[e.side]
+        side = e.side.name.lower()
         self._rows.executions.append({
             "event_seq": seq, "trade_id": e.trade_id, "order_id": e.order_id,
             "account": e.account, "symbol": e.symbol, "side": side, "price": e.price,
