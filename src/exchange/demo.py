@@ -137,6 +137,19 @@ async def _fund(api: Api, admin: dict[str, str], account: int) -> None:
             response.raise_for_status()
 
 
+async def add_liquidity(api: Api, credentials: list[dict[str, Any]]) -> None:
+    """Fresh resting asks and bids in FOOLAD, so the README's market order fills."""
+    headers = await api.login(credentials[-1]["clientId"], credentials[-1]["clientSecret"])
+    foolad = next(i for i in load_instruments() if i.symbol == "FOOLAD")
+    for step in range(1, 6):
+        for side, price in (("sell", foolad.reference_price + 10 * step),
+                            ("buy", foolad.reference_price - 10 * step)):  # fmt: skip
+            order = {"symbol": "FOOLAD", "side": side, "type": "limit", "price": price,
+                     "quantity": 1_000, "timeInForce": "gtc"}  # fmt: skip
+            response = await api.call("POST", "/v1/order", json=order, headers=headers)
+            response.raise_for_status()
+
+
 async def setup(api: Api, path: Path, admin_entry: dict[str, Any]) -> list[dict[str, Any]]:
     credentials = [e for e in _load(path) if "trade" in e["scopes"]]
     admin = await api.login(admin_entry["clientId"], admin_entry["clientSecret"])
@@ -250,6 +263,7 @@ def run_demo(
             api = Api(base)
             try:
                 credentials = await setup(api, path, admin_entry)
+                await add_liquidity(api, credentials)
                 started = time.perf_counter()
                 counts = await drive(api, credentials, orders, seed)
                 return credentials, counts, time.perf_counter() - started

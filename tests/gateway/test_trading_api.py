@@ -57,7 +57,7 @@ def test_two_accounts_trade_and_both_streams_report_it(
         assert set(bought) == {
             "id", "accountId", "clientOrderId", "symbol", "side", "type", "timeInForce", "price",
             "quantity", "filledQuantity", "remainingQuantity", "status", "rejectReason",
-            "creationTime", "executions",
+            "creationTime", "executions", "cancelReason",
         }  # fmt: skip
         assert abs(bought["creationTime"] - time.time() * 1000) < 60_000
 
@@ -134,6 +134,10 @@ def test_every_order_rejection_reason_is_reported_with_its_code(
         assert (result["status"], result["rejectReason"]) == ("rejected", reason), fields
         assert result["id"] > 0 and result["remainingQuantity"] == 0
         assert client.get(f"/v1/order/{result['id']}", headers=trader.headers).json() == result
+
+    # Not a rejection, but the client must see why: a market order into an empty book.
+    empty = order(client, rich, symbol="FAMLI", type="market", quantity=10)
+    assert (empty["status"], empty["cancelReason"]) == ("canceled", "NO_LIQUIDITY")
 
     # The daily limit: 1,000,000 shares of one stock per account per day, open orders included.
     order(client, rich, price=REF - 200, quantity=500_000, timeInForce="gtc")

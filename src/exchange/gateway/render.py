@@ -74,6 +74,7 @@ def order_out(o: OrderView) -> OrderOut:
         reason_name(o.reject_reason),
         ms(o.created),
         [execution_out(e) for e in o.executions],
+        o.cancel_reason,
     )
 
 

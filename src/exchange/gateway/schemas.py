@@ -134,6 +134,8 @@ class OrderOut(_Out):
     creation_time: int
     """Epoch milliseconds."""
     executions: list[ExecutionOut]
+    cancel_reason: str | None = None
+    """Set when canceled: USER, NO_LIQUIDITY, MARKET_REMAINDER, IOC_REMAINDER, SELF_TRADE, ..."""
 
 
 class OrderListOut(_Out):

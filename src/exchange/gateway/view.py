@@ -60,6 +60,8 @@ class OrderView(msgspec.Struct):
     reject_reason: int = 0
     updated: int = 0
     executions: list[Execution] = []
+    cancel_reason: str | None = None
+    """Why the engine canceled the rest (NO_LIQUIDITY, SELF_TRADE, IOC_REMAINDER, ...)."""
 
     @property
     def is_open(self) -> bool:
@@ -268,6 +270,8 @@ class ExchangeView:
             return
         canceled = type(e) is OrderCanceled
         order.status = OrderStatus.CANCELED if canceled else OrderStatus.EXPIRED
+        if type(e) is OrderCanceled:
+            order.cancel_reason = e.reason.name
         order.remaining = 0
         order.updated = e.ts
         activity = self.activity(e.account)
