@@ -1,0 +1,89 @@
+"""Per-session sequence numbers and sent messages, in SQL, so resends survive a gateway restart.
+
+One row per counterparty (its SenderCompID): the next sequence number
+expected from it and the next one we send. Every message we send is kept
+under its sequence number until the session is reset, to answer
+ResendRequests. A message is stored before it is written to the socket.
+"""
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+sessions = sa.Table(
+    "fix_sessions",
+    metadata,
+    sa.Column("comp_id", sa.String(64), primary_key=True),
+    sa.Column("next_in", sa.BigInteger, nullable=False),
+    sa.Column("next_out", sa.BigInteger, nullable=False),
+)
+sent = sa.Table(
+    "fix_sent",
+    metadata,
+    sa.Column("comp_id", sa.String(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("msg_type", sa.String(4), nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Sent:
+    seq: int
+    msg_type: str
+    raw: bytes
+
+
+class SessionStore:
+    def __init__(self, url: str) -> None:
+        self.engine = sa.create_engine(url)
+        metadata.create_all(self.engine)
+
+    def sequences(self, comp_id: str) -> tuple[int, int]:
+        """(next expected inbound, next outbound); (1, 1) for a new counterparty."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(sessions.c.next_in, sessions.c.next_out).where(
+                    sessions.c.comp_id == comp_id
+                )
+            ).first()
+        return (row.next_in, row.next_out) if row else (1, 1)
+
+    def _upsert(self, conn: sa.Connection, comp_id: str, **values: int) -> None:
+        updated = conn.execute(
+            sessions.update().where(sessions.c.comp_id == comp_id).values(**values)
+        )
+        if updated.rowcount == 0:
+            conn.execute(
+                sessions.insert().values(comp_id=comp_id, **{"next_in": 1, "next_out": 1, **values})
+            )
+
+    def set_next_in(self, comp_id: str, next_in: int) -> None:
+        with self.engine.begin() as conn:
+            self._upsert(conn, comp_id, next_in=next_in)
+
+    def record_sent(self, comp_id: str, seq: int, msg_type: str, raw: bytes) -> None:
+        """Keep a sent message and move the outbound sequence past it, atomically."""
+        with self.engine.begin() as conn:
+            conn.execute(sent.insert().values(comp_id=comp_id, seq=seq, msg_type=msg_type, raw=raw))
+            self._upsert(conn, comp_id, next_out=seq + 1)
+
+    def sent_between(self, comp_id: str, begin: int, end: int) -> list[Sent]:
+        """Messages sent with begin <= seq <= end, in order."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(sent.c.seq, sent.c.msg_type, sent.c.raw)
+                .where(sent.c.comp_id == comp_id, sent.c.seq >= begin, sent.c.seq <= end)
+                .order_by(sent.c.seq)
+            )
+            return [Sent(r.seq, r.msg_type, r.raw) for r in rows]
+
+    def reset(self, comp_id: str) -> None:
+        """Both sequences back to 1 (Logon with ResetSeqNumFlag), the kept messages dropped."""
+        with self.engine.begin() as conn:
+            conn.execute(sent.delete().where(sent.c.comp_id == comp_id))
+            self._upsert(conn, comp_id, next_in=1, next_out=1)
+
+    def close(self) -> None:
+        self.engine.dispose()
