@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from exchange.engine.client import EngineClient
 from exchange.engine.feed import BatchFeed
+from exchange.engine.order_view import ExchangeView
 from exchange.gateway import routes_accounts as accounts
 from exchange.gateway import routes_admin as admin
 from exchange.gateway import routes_public as public
@@ -24,7 +25,6 @@ from exchange.gateway.follower import Follower
 from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
-from exchange.gateway.view import ExchangeView
 from exchange.web.errors import EXCEPTION_HANDLERS
 
 ROUTES = [

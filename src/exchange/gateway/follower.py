@@ -14,7 +14,7 @@ import heapq
 import itertools
 
 from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.gateway.view import ExchangeView, Report
+from exchange.engine.order_view import ExchangeView, Report
 from exchange.sequencer import Batch
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from exchange.core import OrderStatus, OrderType, RejectReason, Side, TimeInForce
-from exchange.gateway.view import Execution, OrderView
+from exchange.engine.order_view import Execution, OrderView
 from exchange.reporter.schema import executions, orders
 
 NS_PER_MS = 1_000_000

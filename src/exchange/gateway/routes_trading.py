@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from exchange.core import CancelOrder, NewOrder, RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
+from exchange.engine.order_view import OrderView, order_from_events
 from exchange.engine.protocol import Reply
 from exchange.gateway.history import Window
 from exchange.gateway.http import (
@@ -35,7 +36,6 @@ from exchange.gateway.render import (
 )
 from exchange.gateway.resources import Gateway
 from exchange.gateway.schemas import ExecutionListOut, ExecutionRowOut, OrderIn, OrderListOut
-from exchange.gateway.view import OrderView, order_from_events
 from exchange.web.errors import ApiError
 from exchange.web.params import query
 

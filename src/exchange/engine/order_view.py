@@ -1,10 +1,11 @@
-"""The gateway's read model: orders, executions and instruments, projected from engine events.
+"""The trading clients' read model: orders, executions and instruments, projected from events.
 
-Pure: `apply(batch)` folds one sequenced batch in and returns the execution
-reports it produced for each account (what the WebSocket streams push).
+Shared by the gateways (REST + WebSocket, FIX). Pure: `apply(batch)` folds
+one sequenced batch in and returns the execution reports it produced for
+each account (what the streams and FIX sessions push).
 Orders need nothing but events (every event carries the order's progress),
 so the view is exact; balances are not projected here, because they follow
-the core's reservation rules: the gateway asks the engine for them.
+the core's reservation rules: gateways ask the engine for them.
 
 Memory is bounded: final orders are dropped when a new trading day opens
 (as the core does), at most `max_final_orders` final orders and

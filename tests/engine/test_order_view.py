@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from exchange.core import ExchangeCore, OrderStatus
 from exchange.core.events import Fill, OrderAccepted
-from exchange.gateway.view import ExchangeView, order_from_events
+from exchange.engine.order_view import ExchangeView, order_from_events
 from exchange.sequencer import Batch, Sequencer
 from tests.engine.workload import random_batches, setup_batch
 
