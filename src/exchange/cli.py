@@ -221,6 +221,37 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 1 if differences else 0
 
 
+def cmd_fix(args: argparse.Namespace) -> int:
+    """Run the FIX 4.4 acceptor for institutions (SenderCompID = clientId, 554 = clientSecret)."""
+    import asyncio
+    import logging
+    import signal
+
+    from exchange.fix.server import FixConfig, FixGateway
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    root = _data_dir(args.data_dir)
+    config = FixConfig(
+        engine_endpoint=args.engine,
+        engine_publish=args.publish,
+        journal=Path(args.journal) if args.journal else root / "journal",
+        accounts_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
+        store_url=f"sqlite:///{root / 'fix-sessions.db'}",
+        host=args.host,
+        port=args.port,
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await FixGateway(config).serve(stop)
+
+    asyncio.run(main())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -306,6 +337,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--allowlist", help="addresses/networks exempt (default <data dir>/allowlist.txt)"
     )
     md.set_defaults(func=cmd_marketdata)
+
+    fix = sub.add_parser("fix", help=cmd_fix.__doc__)
+    fix.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    fix.add_argument("--host", default="127.0.0.1")
+    fix.add_argument("--port", type=int, default=9878)
+    fix.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
+    fix.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
+    fix.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
+    fix.add_argument("--db-url", help="the accounts database (default <data dir>/accounts.db)")
+    fix.set_defaults(func=cmd_fix)
 
     reporter = sub.add_parser("reporter", help=cmd_reporter.__doc__)
     reporter.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

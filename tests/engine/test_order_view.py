@@ -49,6 +49,10 @@ def test_every_order_of_the_core_is_in_the_view_with_the_same_progress(seed: int
     assert view_open == {i for i, o in core.orders.items() if o.is_live}
     # Orders the core purged at a day roll are gone from the view as well (no unbounded growth).
     assert set(view.orders) == set(core.orders)
+    assert set(view.client_ids.values()) == set(view.orders)
+    for order in core.orders.values():
+        found = view.order_by_client_id(order.account, order.client_order_id)
+        assert found is not None and found.id == order.id
 
 
 def test_reports_are_numbered_by_event_and_resume_from_any_point() -> None:

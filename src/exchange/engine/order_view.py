@@ -171,6 +171,8 @@ def _report(kind: str, order: OrderView, seq: int, ts: int, execution: Execution
 class ExchangeView:
     def __init__(self, *, max_final_orders: int = 10_000, max_reports: int = 10_000) -> None:
         self.orders: dict[int, OrderView] = {}
+        self.client_ids: dict[tuple[int, str], int] = {}
+        """(account, client order id) -> order id, for the orders the view holds."""
         self.accounts: dict[int, AccountActivity] = {}
         self.symbols: dict[str, SymbolView] = {}
         self.trading_day = 0
@@ -227,6 +229,7 @@ class ExchangeView:
     def _accepted(self, e: OrderAccepted, seq: int, out: list[tuple[int, Report]]) -> None:
         order = _new_order(e, remaining=e.quantity)
         self.orders[e.order_id] = order
+        self.client_ids[(e.account, e.client_order_id)] = e.order_id
         activity = self.activity(e.account)
         activity.open[e.order_id] = None
         report = _report("accepted", order, seq, e.ts, None)
@@ -238,6 +241,7 @@ class ExchangeView:
             return  # no order exists (unknown account, unusable client order id)
         order = _new_order(e, status=OrderStatus.REJECTED, reject_reason=int(e.reason))
         self.orders[e.order_id] = order
+        self.client_ids[(e.account, e.client_order_id)] = e.order_id
         activity = self.activity(e.account)
         self._finalize(activity, e.order_id)
         report = _report("rejected", order, seq, e.ts, None)
@@ -286,7 +290,12 @@ class ExchangeView:
         finals = activity.finals
         finals.append(order_id)
         while len(finals) > self.max_final_orders:
-            self.orders.pop(finals.popleft(), None)
+            self._forget(finals.popleft())
+
+    def _forget(self, order_id: int) -> None:
+        order = self.orders.pop(order_id, None)
+        if order is not None:
+            self.client_ids.pop((order.account, order.client_order_id), None)
 
     def _status(self, e: InstrumentStatusChanged, seq: int, out: list[tuple[int, Report]]) -> None:
         self.symbols[e.symbol].status = e.status
@@ -319,7 +328,7 @@ class ExchangeView:
         self.trading_day = trading_day
         for activity in self.accounts.values():
             for order_id in activity.finals:
-                self.orders.pop(order_id, None)
+                self._forget(order_id)
             activity.finals.clear()
 
     # -------------------------------------------------------------- queries
@@ -330,6 +339,10 @@ class ExchangeView:
         if order is None or order.account != account:
             return None
         return order
+
+    def order_by_client_id(self, account: int, client_order_id: str) -> OrderView | None:
+        order_id = self.client_ids.get((account, client_order_id))
+        return None if order_id is None else self.orders.get(order_id)
 
     def open_orders(self, account: int) -> list[OrderView]:
         activity = self.accounts.get(account)

@@ -95,12 +95,14 @@ class Session:
 
     # -------------------------------------------------------------- sending
 
-    def send(self, msg_type: str, body: list[tuple[int, str | int]]) -> Send:
-        """Number, store, then hand out a message (application messages from the order layer)."""
+    def send(
+        self, msg_type: str, body: list[tuple[int, str | int]], *, event: int | None = None
+    ) -> Send:
+        """Number, store, then hand out a message; `event`: the engine event it reports."""
         assert self.client_id is not None
         seq = self.next_out
         raw = encode(msg_type, self.our_id, self.client_id, seq, body)
-        self.store.record_sent(self.client_id, seq, msg_type, raw)
+        self.store.record_sent(self.client_id, seq, msg_type, raw, event)
         self.next_out = seq + 1
         self.last_out = self.clock()
         return Send(raw)
@@ -116,11 +118,20 @@ class Session:
         actions.append(Close(text))
         return actions
 
-    def _reject(self, ref: Message, reason: int, text: str) -> Send:
+    def _reject(self, ref: Message, reason: int, text: str, tag: int | None = None) -> Send:
         body: list[tuple[int, str | int]] = [(45, ref.seq), (373, reason), (58, text[:200])]
         if ref.msg_type:
             body.insert(1, (372, ref.msg_type))
+        if tag is not None:
+            body.insert(1, (371, tag))
         return self.send("3", body)
+
+    def reject(self, ref: Message, reason: int, text: str, tag: int | None = None) -> Send:
+        """A session-level Reject (35=3) of an application message the order layer refused."""
+        return self._reject(ref, reason, text, tag)
+
+    def business_reject(self, ref: Message, reason: int, text: str) -> Send:
+        return self.send("j", [(45, ref.seq), (372, ref.msg_type), (380, reason), (58, text[:200])])
 
     # ------------------------------------------------------------ receiving
 

@@ -17,6 +17,7 @@ sessions = sa.Table(
     sa.Column("comp_id", sa.String(64), primary_key=True),
     sa.Column("next_in", sa.BigInteger, nullable=False),
     sa.Column("next_out", sa.BigInteger, nullable=False),
+    sa.Column("last_event", sa.BigInteger, nullable=False, default=0),
 )
 sent = sa.Table(
     "fix_sent",
@@ -63,11 +64,28 @@ class SessionStore:
         with self.engine.begin() as conn:
             self._upsert(conn, comp_id, next_in=next_in)
 
-    def record_sent(self, comp_id: str, seq: int, msg_type: str, raw: bytes) -> None:
-        """Keep a sent message and move the outbound sequence past it, atomically."""
+    def record_sent(
+        self, comp_id: str, seq: int, msg_type: str, raw: bytes, last_event: int | None = None
+    ) -> None:
+        """Keep a sent message and move the outbound sequence past it, atomically.
+
+        With `last_event`, the engine event the message reports is marked
+        delivered in the same transaction: a report is sent exactly once.
+        """
         with self.engine.begin() as conn:
             conn.execute(sent.insert().values(comp_id=comp_id, seq=seq, msg_type=msg_type, raw=raw))
-            self._upsert(conn, comp_id, next_out=seq + 1)
+            if last_event is None:
+                self._upsert(conn, comp_id, next_out=seq + 1)
+            else:
+                self._upsert(conn, comp_id, next_out=seq + 1, last_event=last_event)
+
+    def last_event(self, comp_id: str) -> int:
+        """The last engine event reported to this counterparty (0: none yet)."""
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                sa.select(sessions.c.last_event).where(sessions.c.comp_id == comp_id)
+            ).scalar()
+        return int(value or 0)
 
     def sent_between(self, comp_id: str, begin: int, end: int) -> list[Sent]:
         """Messages sent with begin <= seq <= end, in order."""
@@ -80,7 +98,10 @@ class SessionStore:
             return [Sent(r.seq, r.msg_type, r.raw) for r in rows]
 
     def reset(self, comp_id: str) -> None:
-        """Both sequences back to 1 (Logon with ResetSeqNumFlag), the kept messages dropped."""
+        """Both sequences back to 1 (Logon with ResetSeqNumFlag), the kept messages dropped.
+
+        Which engine events were reported is kept: a reset never repeats a report.
+        """
         with self.engine.begin() as conn:
             conn.execute(sent.delete().where(sent.c.comp_id == comp_id))
             self._upsert(conn, comp_id, next_in=1, next_out=1)

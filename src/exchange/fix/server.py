@@ -1,0 +1,333 @@
+"""`exchange fix`: the FIX 4.4 acceptor (asyncio TCP), in front of the engine.
+
+Per connection: a `Framer` (bounded, skips garbage), a `Session` (the
+rules), a token bucket that slows a flooding client down by reading its
+socket more slowly (TCP back-pressure; other sessions are not affected).
+Logon authenticates SenderCompID + Password (554) as an API credential
+(the same clientId and clientSecret as REST; Argon2 runs in a thread).
+
+Execution reports come from one place only: the order view following the
+engine's feed. So a report is the same whether the order came from this
+session, another gateway, or a fill of a resting order, and none is sent
+twice: each report is stored with the engine event it reports, and a
+session that logs on again gets every report after the last one it was
+sent. Replies to requests that change nothing (an unknown order, a
+duplicate ClOrdID) are answered from the engine's reply.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from exchange.accounts.store import AccountStore, Credential
+from exchange.core import RejectReason
+from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
+from exchange.engine.client import EngineClient, EngineUnavailableError
+from exchange.engine.feed import BatchFeed, FeedTask
+from exchange.engine.order_view import ExchangeView, Report
+from exchange.fix import orders
+from exchange.fix.codec import Framer, Message, parse
+from exchange.fix.session import Close, Deliver, Send, Session
+from exchange.fix.store import SessionStore
+from exchange.sequencer import Batch
+from exchange.web.ratelimit import TokenBuckets
+
+log = logging.getLogger(__name__)
+VALUE_INCORRECT = 5  # SessionRejectReason: value is incorrect (out of range) for this tag
+APPLICATION_NOT_AVAILABLE = 4  # BusinessRejectReason
+
+
+@dataclass
+class FixConfig:
+    engine_endpoint: str
+    engine_publish: str
+    journal: Path
+    accounts_url: str
+    store_url: str
+    host: str = "127.0.0.1"
+    port: int = 9878
+    our_id: str = "EXCHANGE"
+    max_message: int = 8 * 1024
+    messages_per_second: float = 2_000.0
+    burst: int = 4_000
+    logon_timeout: float = 10.0
+    max_connections: int = 2_000
+
+
+class Connection:
+    """One TCP connection and its session."""
+
+    def __init__(self, gateway: "FixGateway", writer: asyncio.StreamWriter) -> None:
+        self.gateway = gateway
+        self.writer = writer
+        self.session = Session(
+            gateway.store,
+            self._authenticated,
+            our_id=gateway.config.our_id,
+            logon_timeout=gateway.config.logon_timeout,
+        )
+        self.credential: Credential | None = None
+        self.closing = False
+
+    def _authenticated(self, sender: str, password: str) -> bool:
+        return self.credential is not None and self.credential.client_id == sender
+
+    def write(self, raw: bytes) -> None:
+        if not self.closing:
+            self.writer.write(raw)
+
+    def report(self, report: Report) -> None:
+        """Send one execution report, unless this counterparty already had it."""
+        session = self.session
+        if not session.active or report.seq <= self.gateway.store.last_event(
+            session.client_id or ""
+        ):
+            return
+        view = self.gateway.view
+        cancel = (
+            self.gateway.cancels.pop(report.order_id, None) if report.kind == "canceled" else None
+        )
+        body = orders.execution_report(report, view.orders.get(report.order_id), cancel)
+        self.write(session.send("8", body, event=report.seq).raw)
+
+
+class FixGateway:
+    def __init__(self, config: FixConfig) -> None:
+        self.config = config
+        self.accounts = AccountStore(config.accounts_url)
+        self.store = SessionStore(config.store_url)
+        self.view = ExchangeView()
+        self.following = FeedTask(
+            BatchFeed(config.engine_publish, config.journal), self._apply, "the FIX gateway"
+        )
+        self.engine = EngineClient(config.engine_endpoint)
+        self.live: dict[str, Connection] = {}
+        self.by_account: dict[int, set[str]] = {}
+        self.cancels: dict[int, tuple[str, str]] = {}
+        """order id -> (ClOrdID, OrigClOrdID) of a pending OrderCancelRequest."""
+        self.connections = 0
+        self._status_ids = 0
+        self.server: asyncio.Server | None = None
+
+    # -------------------------------------------------------------- routing
+
+    def _apply(self, batch: Batch) -> None:
+        for account, report in self.view.apply(batch):
+            for comp_id in self.by_account.get(account, ()):
+                connection = self.live.get(comp_id)
+                if connection is not None:
+                    connection.report(report)
+
+    def _logged_on(self, connection: Connection) -> None:
+        """Register the session and send it every report it has not had yet, in event order."""
+        credential = connection.credential
+        assert credential is not None
+        self.live[credential.client_id] = connection
+        for account in credential.accounts:
+            self.by_account.setdefault(account, set()).add(credential.client_id)
+        after = self.store.last_event(credential.client_id)
+        missed = sorted(
+            (r for a in credential.accounts if a in self.view.accounts
+             for r in self.view.accounts[a].since(after)),
+            key=lambda r: r.seq,
+        )  # fmt: skip
+        for report in missed:
+            connection.report(report)
+
+    def _gone(self, connection: Connection) -> None:
+        credential = connection.credential
+        if credential is None or self.live.get(credential.client_id) is not connection:
+            return
+        del self.live[credential.client_id]
+        for account in credential.accounts:
+            comp_ids = self.by_account.get(account)
+            if comp_ids is not None:
+                comp_ids.discard(credential.client_id)
+
+    # ----------------------------------------------------------- connection
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        connection = Connection(self, writer)
+        framer = Framer(self.config.max_message)
+        bucket = TokenBuckets(self.config.messages_per_second, self.config.burst, max_keys=1)
+        ticker = asyncio.ensure_future(self._tick(connection))
+        try:
+            if self.connections > self.config.max_connections:
+                return
+            while not connection.closing:
+                data = await reader.read(4096)
+                if not data:
+                    break
+                for frame in framer.feed(data):
+                    wait = bucket.take("c")
+                    if wait:
+                        await asyncio.sleep(wait)  # a flood is read more slowly, nothing else
+                    await self._handle(connection, parse(frame))
+                    if connection.closing:
+                        break
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("FIX connection failed")
+        finally:
+            ticker.cancel()
+            self._gone(connection)
+            self.connections -= 1
+            with contextlib.suppress(Exception):
+                writer.close()
+                await writer.wait_closed()
+
+    async def _tick(self, connection: Connection) -> None:
+        while not connection.closing:
+            await asyncio.sleep(1)
+            await self._perform(connection, connection.session.tick())
+
+    async def _handle(self, connection: Connection, message: Message) -> None:
+        session = connection.session
+        if session.client_id is None and message.msg_type == "A":
+            sender, password = message.get(49) or "", message.get(554) or ""
+            credential = await asyncio.to_thread(self.accounts.authenticate, sender, password)
+            if credential is not None and "trade" in credential.scopes:
+                if sender in self.live:
+                    credential = None  # one session per SenderCompID at a time
+                connection.credential = credential
+        was_active = session.active
+        await self._perform(connection, session.receive(message))
+        if session.active and not was_active:
+            self._logged_on(connection)
+
+    async def _perform(self, connection: Connection, actions: list[Send | Deliver | Close]) -> None:
+        for action in actions:
+            if isinstance(action, Send):
+                connection.write(action.raw)
+            elif isinstance(action, Deliver):
+                await self._application(connection, action.message)
+            else:
+                connection.closing = True
+                log.info("FIX session closed: %s", action.reason)
+                with contextlib.suppress(Exception):
+                    await connection.writer.drain()
+                connection.writer.close()
+
+    # ---------------------------------------------------------- application
+
+    def _account(self, connection: Connection, message: Message) -> int | None:
+        credential = connection.credential
+        assert credential is not None
+        named = message.get(1)
+        if named is None and len(credential.accounts) == 1:
+            return credential.accounts[0]
+        if named is not None and named.isdigit() and int(named) in credential.accounts:
+            return int(named)
+        return None
+
+    async def _application(self, connection: Connection, message: Message) -> None:
+        session = connection.session
+        account = self._account(connection, message)
+        if account is None:
+            connection.write(
+                session.reject(message, VALUE_INCORRECT, "Account (1) required or not yours", 1).raw
+            )
+            return
+        try:
+            if message.msg_type == "D":
+                await self._new_order(connection, message, account)
+            elif message.msg_type == "F":
+                await self._cancel(connection, message, account)
+            else:
+                self._status(connection, message, account)
+        except orders.BadRequestError as error:
+            connection.write(session.reject(message, VALUE_INCORRECT, error.text, error.tag).raw)
+        except EngineUnavailableError:
+            connection.write(session.business_reject(message, APPLICATION_NOT_AVAILABLE,
+                                                     "the engine is unavailable").raw)  # fmt: skip
+
+    async def _new_order(self, connection: Connection, message: Message, account: int) -> None:
+        command = orders.new_order(message, account)
+        reply = await self.engine.submit(command)
+        first = reply.events[0] if reply.events else None
+        session = connection.session
+        if type(first) is DuplicateOrder and message.get(97) != "Y":
+            body = orders.unknown_order_status(message, f"D{reply.seq}")
+            body = [(t, v) for t, v in body if t not in (150, 39, 58)]
+            body += [(150, "8"), (39, "8"), (103, 6), (58, "duplicate ClOrdID")]
+            connection.write(session.send("8", body).raw)
+        elif type(first) is DuplicateOrder:  # a PossResend: the order as it stands
+            order = self.view.order(account, first.order_id)
+            if order is not None:
+                connection.write(
+                    session.send("8", orders.status_report(order, f"R{reply.seq}")).raw
+                )
+        elif type(first) is OrderRejected and not first.order_id:
+            body = orders.unknown_order_status(message, f"X{reply.seq}")
+            body = [(t, v) for t, v in body if t not in (150, 39, 58)]
+            reason = first.reason
+            body += [(150, "8"), (39, "8"), (103, orders.ORD_REJ_REASON.get(reason, 99)),
+                     (58, reason.name)]  # fmt: skip
+            connection.write(session.send("8", body).raw)
+        # Anything else (accepted, rejected with an id, fills) arrives from the feed.
+
+    async def _cancel(self, connection: Connection, message: Message, account: int) -> None:
+        command = orders.cancel_order(message, account)
+        view = self.view
+        target = (
+            view.order(account, command.order_id)
+            if command.order_id
+            else view.order_by_client_id(account, command.client_order_id)
+        )
+        if target is not None:  # before the engine answers: the feed may be quicker
+            self.cancels[target.id] = (
+                message.get(11) or "",
+                message.get(41) or target.client_order_id,
+            )
+        reply = await self.engine.submit(command)
+        first = reply.events[0] if reply.events else None
+        if type(first) is CancelRejected:
+            if target is not None:
+                self.cancels.pop(target.id, None)
+            reason = first.reason if first.reason in RejectReason else RejectReason.UNKNOWN_ORDER
+            body = orders.cancel_reject(message, reason, target)
+            connection.write(connection.session.send("9", body).raw)
+
+    def _status(self, connection: Connection, message: Message, account: int) -> None:
+        view = self.view
+        order_id = message.get(37) or ""
+        order = (
+            view.order(account, int(order_id))
+            if order_id.isdigit()
+            else view.order_by_client_id(account, message.get(11) or "")
+        )
+        self._status_ids += 1
+        exec_id = f"S{int(time.time())}-{self._status_ids}"
+        body = (
+            orders.status_report(order, exec_id)
+            if order
+            else orders.unknown_order_status(message, exec_id)
+        )
+        connection.write(connection.session.send("8", body).raw)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await self.following.start()
+        self.server = await asyncio.start_server(
+            self._connection, self.config.host, self.config.port, limit=self.config.max_message
+        )
+        log.info(
+            "FIX acceptor on %s:%d as %s", self.config.host, self.config.port, self.config.our_id
+        )
+        try:
+            await stop.wait()
+        finally:
+            self.server.close()
+            for connection in list(self.live.values()):
+                connection.writer.close()
+            await self.server.wait_closed()
+            await self.following.close()
+            await self.engine.close()
+            self.store.close()

@@ -1,0 +1,216 @@
+"""`exchange fix` as a real process with a real engine: orders, reports, offline, garbage."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from exchange.accounts.store import AccountStore
+from exchange.core import Deposit, OpenAccount
+from exchange.engine.client import EngineClient
+from exchange.engine.ports import free_ports
+from exchange.fix.codec import encode
+from tests.engine.test_server import EngineProcess
+from tests.fix.client import FixClient
+
+ROOT = Path(__file__).resolve().parents[2]
+REF = 5_430
+
+
+@dataclass
+class Fix:
+    engine: EngineProcess
+    data: Path
+    port: int
+    credentials: dict[int, tuple[str, str]]
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "exchange", "fix", "--data-dir", str(self.data),
+             "--port", str(self.port), "--engine", self.engine.endpoint,
+             "--publish", self.engine.publish, "--journal", str(self.engine.data_dir / "journal")],
+            cwd=ROOT, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the FIX gateway did not come up")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def client(self, account: int, **kw: Any) -> FixClient:
+        comp_id, secret = self.credentials[account]
+        return FixClient(self.port, comp_id, secret, **kw)
+
+
+@pytest.fixture
+def fix(tmp_path: Path, engine: EngineProcess) -> Iterator[Fix]:
+    data = tmp_path / "fix"
+    data.mkdir()
+    store = AccountStore(f"sqlite:///{data / 'accounts.db'}")
+    credentials = {
+        a: store.create_credential(frozenset({"trade", "read"}), (a,)) for a in (1, 2, 3)
+    }
+    store.engine.dispose()
+
+    async def fund() -> None:
+        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        try:
+            for account in (1, 2, 3):
+                await client.submit(OpenAccount(account))
+                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
+                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
+        finally:
+            await client.close()
+
+    asyncio.run(fund())
+    (port,) = free_ports(1)
+    gateway = Fix(engine, data, port, credentials)
+    gateway.start()
+    try:
+        yield gateway
+    finally:
+        gateway.stop()
+
+
+def order(
+    cl: str, side: str, qty: int, price: int | None = None, tif: str = "1"
+) -> list[tuple[int, Any]]:
+    body: list[tuple[int, Any]] = [
+        (11, cl), (55, "FOOLAD"), (54, side), (38, qty), (40, "2" if price else "1"), (59, tif),
+        (60, "20260101-00:00:00"),
+    ]  # fmt: skip
+    if price:
+        body.append((44, price))
+    return body
+
+
+def report(client: FixClient, timeout: float = 10.0, **tags: str) -> Any:
+    return client.expect(
+        lambda m: m.msg_type == "8" and all(m.get(int(t[1:])) == v for t, v in tags.items()),
+        timeout,
+    )
+
+
+def test_orders_fills_cancels_and_status_over_fix(fix: Fix) -> None:
+    seller, buyer = fix.client(1), fix.client(2)
+    try:
+        assert seller.logon().msg_type == "A" and buyer.logon().msg_type == "A"
+        seller.send("D", order("ask-1", "2", 300, REF))
+        new = report(seller, t150="0")
+        assert (new.get(11), new.get(39), new.get(151), new.get(14)) == ("ask-1", "0", "300", "0")
+        order_id = new.get(37)
+        buyer.send("D", order("mkt-1", "1", 100, tif="3"))
+        assert report(buyer, t150="0").get(11) == "mkt-1"
+        fill = report(buyer, t150="F")
+        assert (fill.get(39), fill.get(31), fill.get(32), fill.get(14), fill.get(6)) == (
+            "2", str(REF), "100", "100", f"{REF}.0000",
+        )  # fmt: skip
+        # The resting order's fill reaches its owner unasked.
+        passive = report(seller, t150="F")
+        assert (passive.get(37), passive.get(39), passive.get(151)) == (order_id, "1", "200")
+        # Cancel by OrigClOrdID: the report names both ClOrdIDs.
+        seller.send("F", [(11, "cxl-1"), (41, "ask-1"), (55, "FOOLAD"), (54, "2"),
+                          (60, "20260101-00:00:00")])  # fmt: skip
+        canceled = report(seller, t150="4")
+        assert (canceled.get(11), canceled.get(41), canceled.get(39), canceled.get(14)) == (
+            "cxl-1", "ask-1", "4", "100",
+        )  # fmt: skip
+        seller.send("F", [(11, "cxl-2"), (41, "ask-1"), (55, "FOOLAD"), (54, "2")])
+        too_late = seller.expect(lambda m: m.msg_type == "9")
+        assert (too_late.get(102), too_late.get(39), too_late.get(58)) == ("0", "4", "ORDER_FINAL")
+        seller.send("F", [(11, "cxl-3"), (41, "nope"), (55, "FOOLAD"), (54, "2")])
+        assert seller.expect(lambda m: m.msg_type == "9").get(102) == "1"
+        seller.send("H", [(11, "ask-1"), (55, "FOOLAD"), (54, "2")])
+        status = report(seller, t150="I")
+        assert (status.get(37), status.get(39), status.get(14)) == (order_id, "4", "100")
+        # Rejections carry OrdRejReason and the engine's reason as Text.
+        buyer.send("D", order("far", "1", 10, REF * 2))
+        rejected = report(buyer, t150="8")
+        assert (rejected.get(39), rejected.get(103), rejected.get(58)) == (
+            "8",
+            "16",
+            "PRICE_OUT_OF_BAND",
+        )
+        buyer.send("D", order("far", "1", 10, REF))  # the same ClOrdID again
+        assert report(buyer, t150="8").get(103) == "6"
+        buyer.send("D", [(11, "bad"), (55, "FOOLAD"), (54, "7"), (38, 1), (40, "1")])
+        session_reject = buyer.expect(lambda m: m.msg_type == "3")
+        assert session_reject.get(371) == "54"
+        buyer.send("V", [(262, "md")])
+        business = buyer.expect(lambda m: m.msg_type == "j")
+        assert (business.get(372), business.get(380)) == ("V", "3")
+    finally:
+        seller.close()
+        buyer.close()
+
+
+def test_reports_missed_while_offline_arrive_at_logon_once(fix: Fix) -> None:
+    seller = fix.client(1)
+    assert seller.logon().msg_type == "A"
+    seller.send("D", order("rest", "2", 500, REF))
+    report(seller, t150="0")
+    seller.send("5", [])
+    seller.expect(lambda m: m.msg_type == "5")
+    seller.close()
+    buyer = fix.client(2)
+    buyer.logon()
+    buyer.send("D", order("take", "1", 200, tif="3"))
+    report(buyer, t150="F")
+    buyer.close()
+    fix.stop()  # and the FIX gateway restarts meanwhile
+    fix.start()
+    back = fix.client(1, seq=seller.seq)
+    assert back.logon().msg_type == "A"
+    missed = report(back, t150="F")
+    assert (missed.get(11), missed.get(32), missed.get(151)) == ("rest", "200", "300")
+    with pytest.raises(AssertionError):
+        report(back, 2.0, t150="F")  # exactly once
+    # A ResendRequest gets the same report again, as a possible duplicate.
+    back.send("2", [(7, 1), (16, 0)])
+    again = back.expect(lambda m: m.msg_type == "8" and m.get(150) == "F")
+    assert again.get(43) == "Y" and again.get(17) == missed.get(17) and again.seq == missed.seq
+    back.close()
+
+
+def test_garbage_silence_and_floods_never_hurt_other_sessions(fix: Fix) -> None:
+    good = fix.client(1)
+    assert good.logon().msg_type == "A"
+    raw = socket.create_connection(("127.0.0.1", fix.port))
+    raw.sendall(b"\x00\xffnot fix at all" * 100)
+    bad_checksum = encode("A", "X", "EXCHANGE", 1, [(98, 0), (108, 30)])[:-4] + b"000\x01"
+    raw.sendall(bad_checksum + b"8=FIX.4.4\x019=99999999\x01" + b"z" * 10_000)
+    silent = socket.create_connection(("127.0.0.1", fix.port))
+    flooder = fix.client(3)
+    flooder.logon()
+    for _ in range(3_000):
+        flooder.send("0", [])
+    unknown = FixClient(fix.port, "nobody", "guess")
+    assert unknown.logon().msg_type == "5"
+    # The good session still trades while all that goes on.
+    good.send("D", order("still-fine", "2", 10, REF + 50))
+    assert report(good, t150="0").get(11) == "still-fine"
+    good.send("1", [(112, "are-you-there")])
+    assert good.expect(lambda m: m.msg_type == "0").get(112) == "are-you-there"
+    for sock in (raw, silent):
+        sock.close()
+    for client in (good, flooder, unknown):
+        client.close()
+    assert fix.proc is not None and fix.proc.poll() is None  # nothing crashed it
