@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 
 from exchange.engine.ports import free_ports
+from tests.fix.client import FixClient
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,13 +33,14 @@ def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    requests, batches, port, md_port = free_ports(4)
+    requests, batches, port, md_port, fix_port = free_ports(5)
     options = [
         *("--data-dir", str(data)),
         *("--endpoint", f"tcp://127.0.0.1:{requests}"),
         *("--publish", f"tcp://127.0.0.1:{batches}"),
         *("--port", str(port)),
         *("--marketdata-port", str(md_port)),
+        *("--fix-port", str(fix_port)),
         *("--no-wait", "--orders", "400"),
     ]
     first = run(data, "run", *options)
@@ -104,6 +106,12 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
                 break
             time.sleep(0.1)
         assert history.status_code == 200 and history.json()["executions"]
+        # A demo account logs on over FIX with its clientId and clientSecret.
+        fix = FixClient(fix_port, trader["clientId"], trader["clientSecret"])
+        try:
+            assert fix.logon(reset=True).msg_type == "A"
+        finally:
+            fix.close()
     finally:
         with_gateway.send_signal(2)  # Ctrl-C
         assert with_gateway.wait(timeout=60) == 0

@@ -66,6 +66,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         publish=args.publish,
         port=args.port,
         marketdata_port=args.marketdata_port,
+        fix_port=args.fix_port,
     )
 
 
@@ -370,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--orders", type=int, default=1_000, help="demo orders to place")
     run.add_argument("--port", type=int, default=8080, help="the gateway's HTTP port")
     run.add_argument("--marketdata-port", type=int, default=8081, help="the public page's port")
+    run.add_argument("--fix-port", type=int, default=9878, help="the FIX acceptor's port")
     run.add_argument("--no-wait", action="store_true", help="stop after the demo orders")
     run.add_argument("--endpoint", default="tcp://127.0.0.1:5555", help="engine requests")
     run.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batches")

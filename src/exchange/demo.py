@@ -3,7 +3,7 @@
 Starts the engine process (data in ./var, the 100 listed symbols, the
 calendar always open), the gateway (REST + WebSocket on 127.0.0.1:8080) and
 the market-data server (the public page, REST and WebSocket on 127.0.0.1:8081)
-and the reporter (orders and executions into SQL, `<data dir>/reports.db`),
+the FIX 4.4 acceptor (127.0.0.1:9878) and the reporter (into `<data dir>/reports.db`),
 then sets up demo accounts the way a real customer would get one: an
 application through the API, automated KYC, approval by the admin, deposits
 of cash and of shares of every symbol. Their credentials, with the admin's,
@@ -18,6 +18,7 @@ import os
 import random
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +36,7 @@ ENDPOINT = "tcp://127.0.0.1:5555"
 PUBLISH = "tcp://127.0.0.1:5556"
 PORT = 8080
 MARKETDATA_PORT = 8081
+FIX_PORT = 9878
 ADMIN_CLIENT_ID = "demo-admin"
 CASH = 10**13
 SHARES = 1_000_000
@@ -215,6 +217,19 @@ def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 
     raise RuntimeError(f"{base} did not come up in {seconds} s")
 
 
+def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the process for port {port} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
 def run_demo(
     root: Path,
     *,
@@ -225,6 +240,7 @@ def run_demo(
     publish: str = PUBLISH,
     port: int = PORT,
     marketdata_port: int = MARKETDATA_PORT,
+    fix_port: int = FIX_PORT,
 ) -> int:
     root.mkdir(parents=True, exist_ok=True)
     path = root / "demo-credentials.json"
@@ -254,10 +270,16 @@ def run_demo(
         [sys.executable, "-m", "exchange", "reporter", "--data-dir", str(root)],
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    processes = (marketdata, gateway, reporter, engine)
+    fix = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "fix", "--data-dir", str(root),
+         "--port", str(fix_port), "--engine", endpoint, "--publish", publish],
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    processes = (marketdata, gateway, fix, reporter, engine)
     try:
         _wait_healthy(base, gateway)
         _wait_healthy(public, marketdata)
+        _wait_listening(fix_port, fix)
 
         async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
             api = Api(base)
@@ -285,6 +307,11 @@ def run_demo(
         )
         print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
         print(f"reports: {root / 'reports.db'} (history at {base}/v1/execution)", flush=True)
+        print(
+            f"FIX 4.4 on 127.0.0.1:{fix_port}: SenderCompID = a clientId, TargetCompID = "
+            "EXCHANGE, Password (554) = its clientSecret",
+            flush=True,
+        )
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
             while all(p.poll() is None for p in processes):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import signal
 import socket
 import subprocess
@@ -214,3 +216,54 @@ def test_garbage_silence_and_floods_never_hurt_other_sessions(fix: Fix) -> None:
     for client in (good, flooder, unknown):
         client.close()
     assert fix.proc is not None and fix.proc.poll() is None  # nothing crashed it
+
+
+PEER = Path(__file__).parent / "jspurefix"
+
+
+def test_an_independent_fix_engine_trades_and_cancels(fix: Fix) -> None:
+    """jspurefix (npm) as the counterparty: logon, order, fill, cancel, logout."""
+    if not (PEER / "node_modules" / "jspurefix").is_dir():
+        message = "jspurefix is not installed (.ci/run runs npm ci in tests/fix/jspurefix)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    comp_id, secret = fix.credentials[1]
+    peer = subprocess.Popen(
+        ["node", "client.js", "127.0.0.1", str(fix.port), comp_id, secret, "js-ask-1"],
+        cwd=PEER, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert peer.stdout is not None
+    lines: list[str] = []
+    for line in peer.stdout:
+        lines.append(line)
+        if line.strip() == "READY":
+            break
+    buyer = fix.client(2)
+    try:
+        buyer.logon()
+        buyer.send("D", order("js-take", "1", 120, tif="3"))
+        report(buyer, t150="F")
+    finally:
+        buyer.close()
+    out, err = peer.communicate(timeout=60)
+    assert peer.returncode == 0, err[-2000:]
+    lines += out.splitlines()
+    received = [json.loads(line) for line in lines if line.startswith("{")]
+    reports = [m["body"] for m in received if m["msgType"] == "8"]
+    kinds = [r["ExecType"] for r in reports]
+    assert kinds[0] == "0" and "F" in kinds and kinds[-1] == "4", kinds
+    fill = next(r for r in reports if r["ExecType"] == "F")
+    for required in ("OrderID", "ExecID", "ExecType", "OrdStatus", "Side", "LeavesQty", "CumQty",
+                     "AvgPx", "LastPx", "LastQty"):  # fmt: skip
+        assert required in fill, required
+    assert (fill["LastQty"], fill["CumQty"], fill["LeavesQty"], fill["OrdStatus"]) == (
+        120,
+        120,
+        180,
+        "1",
+    )
+    canceled = reports[-1]
+    assert (canceled["ClOrdID"], canceled["OrigClOrdID"], canceled["CumQty"]) == (
+        "js-ask-1-cxl", "js-ask-1", 120,
+    )  # fmt: skip
