@@ -71,6 +71,8 @@ class Connection:
         )
         self.credential: Credential | None = None
         self.closing = False
+        self.last_event = 0
+        """The last engine event reported to this counterparty (loaded at logon, kept current)."""
 
     def _authenticated(self, sender: str, password: str) -> bool:
         return self.credential is not None and self.credential.client_id == sender
@@ -92,6 +94,7 @@ class Connection:
         )
         body = orders.execution_report(report, view.orders.get(report.order_id), cancel)
         self.write(session.send("8", body, event=report.seq).raw)
+        self.last_event = report.seq
 
 
 class FixGateway:
@@ -128,7 +131,7 @@ class FixGateway:
         self.live[credential.client_id] = connection
         for account in credential.accounts:
             self.by_account.setdefault(account, set()).add(credential.client_id)
-        after = self.store.last_event(credential.client_id)
+        after = connection.last_event = self.store.last_event(credential.client_id)
         missed = sorted(
             (r for a in credential.accounts if a in self.view.accounts
              for r in self.view.accounts[a].since(after)),

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from exchange.database import create_engine
+
 metadata = sa.MetaData()
 sessions = sa.Table(
     "fix_sessions",
@@ -38,7 +40,7 @@ class Sent:
 
 class SessionStore:
     def __init__(self, url: str) -> None:
-        self.engine = sa.create_engine(url)
+        self.engine = create_engine(url)
         metadata.create_all(self.engine)
 
     def sequences(self, comp_id: str) -> tuple[int, int]:

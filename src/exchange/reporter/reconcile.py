@@ -13,11 +13,11 @@ import sqlalchemy as sa
 
 from exchange.core import CASH_ASSET
 from exchange.core.events import Fill, OrderAccepted, OrderRejected
+from exchange.database import create_engine
 from exchange.engine.layout import DataDir
 from exchange.engine.recovery import rebuild
 from exchange.journal import JournalReader
 from exchange.reporter.schema import balances, executions, orders, position
-from exchange.reporter.store import create_engine
 from exchange.sequencer import decode_batch
 
 

@@ -9,13 +9,13 @@ and applied with one UPDATE ... FROM. Balances and statements are upserts.
 """
 
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
+from exchange.database import create_engine
 from exchange.reporter.projector import Rows
 from exchange.reporter.schema import (
     balances,
@@ -27,21 +27,6 @@ from exchange.reporter.schema import (
 )
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def create_engine(url: str) -> sa.Engine:
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url)
-
-        @sa.event.listens_for(engine, "connect")
-        def _wal(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
 
 
 def migrate(engine: sa.Engine) -> None:
