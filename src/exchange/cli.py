@@ -240,6 +240,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         store_url=f"sqlite:///{root / 'fix-sessions.db'}",
         host=args.host,
         port=args.port,
+        logon_timeout=args.logon_timeout,
     )
 
     async def main() -> None:
@@ -347,6 +348,9 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
     fix.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
     fix.add_argument("--db-url", help="the accounts database (default <data dir>/accounts.db)")
+    fix.add_argument(
+        "--logon-timeout", type=float, default=10.0, help="seconds a connection may wait to log on"
+    )
     fix.set_defaults(func=cmd_fix)
 
     reporter = sub.add_parser("reporter", help=cmd_reporter.__doc__)

@@ -41,7 +41,8 @@ class Fix:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "exchange", "fix", "--data-dir", str(self.data),
              "--port", str(self.port), "--engine", self.engine.endpoint,
-             "--publish", self.engine.publish, "--journal", str(self.engine.data_dir / "journal")],
+             "--publish", self.engine.publish, "--journal", str(self.engine.data_dir / "journal"),
+             "--logon-timeout", "2"],
             cwd=ROOT, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         for _ in range(200):
@@ -211,6 +212,9 @@ def test_garbage_silence_and_floods_never_hurt_other_sessions(fix: Fix) -> None:
     assert report(good, t150="0").get(11) == "still-fine"
     good.send("1", [(112, "are-you-there")])
     assert good.expect(lambda m: m.msg_type == "0").get(112) == "are-you-there"
+    # A connection that never logs on is closed by the gateway.
+    silent.settimeout(10)
+    assert silent.recv(100) == b""
     for sock in (raw, silent):
         sock.close()
     for client in (good, flooder, unknown):
