@@ -172,15 +172,15 @@ def main() -> None:
                 for s in sessions:
                     await s.connect(port)
                 await asyncio.sleep(1.5)  # logons (Argon2 each)
-                print(
-                    f"{'target/s':>9} {'filled/s':>9} {'p50 ms':>8} {'p99':>8} {'p99.9':>8} {'max':>8}"
-                )
+                columns = ("target/s", "filled/s", "p50 ms", "p99", "p99.9", "max")
+                print(" ".join(f"{c:>9}" for c in columns))
                 for i, rate in enumerate(float(r) for r in args.rates.split(",")):
                     row = await run_rate(sessions, rate, args.seconds, f"r{i}")
                     rtt = row["rtt_ms"]
                     assert isinstance(rtt, dict)
-                    print(f"{rate:>9.0f} {row['achieved_per_s']:>9} {rtt.get('p50', 0):>8} "
-                          f"{rtt.get('p99', 0):>8} {rtt.get('p999', 0):>8} {rtt.get('max', 0):>8}")  # fmt: skip
+                    cells = [rate, row["achieved_per_s"]]
+                    cells += [rtt.get(k, 0) for k in ("p50", "p99", "p999", "max")]
+                    print(" ".join(f"{c:>9}" for c in cells))
                     print(json.dumps(row), flush=True)
 
             asyncio.run(bench())
