@@ -6,6 +6,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from exchange.engine.server import EngineConfig
 
 DEFAULT_DATA_DIR = "./var"
 
@@ -70,15 +74,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
-def cmd_engine(args: argparse.Namespace) -> int:
-    """Run the engine: sequencer, journal and core behind ZeroMQ."""
-    import logging
-
+def _engine_config(args: argparse.Namespace) -> "EngineConfig":
     from exchange.calendar import TradingCalendar
-    from exchange.engine.server import EngineConfig, run_engine
+    from exchange.engine.server import EngineConfig
     from exchange.journal import Durability
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.calendar == "default":
         calendar = TradingCalendar.default()
     elif args.calendar == "always-open":
@@ -94,7 +94,36 @@ def cmd_engine(args: argparse.Namespace) -> int:
         max_batch=args.max_batch,
         snapshot_every=args.snapshot_every,
     )
-    return run_engine(config)
+    return config
+
+
+def cmd_engine(args: argparse.Namespace) -> int:
+    """Run the engine: sequencer, journal and core behind ZeroMQ (holding the primary role)."""
+    import logging
+
+    from exchange.engine.server import run_engine
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    return run_engine(_engine_config(args))
+
+
+def cmd_standby(args: argparse.Namespace) -> int:
+    """Follow the primary's journal in lockstep; take over when the primary dies."""
+    import logging
+    import signal
+
+    from exchange.engine.standby import run_standby
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    running = True
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return run_standby(_engine_config(args), lambda: running)
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
@@ -281,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--max-batch", type=int, default=1_000)
     engine.add_argument("--snapshot-every", type=int, default=1_000_000, help="commands")
     engine.set_defaults(func=cmd_engine)
+
+    standby = sub.add_parser("standby", help=cmd_standby.__doc__, parents=[engine], add_help=False)
+    standby.set_defaults(func=cmd_standby)
 
     gateway = sub.add_parser("gateway", help=cmd_gateway.__doc__)
     gateway.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

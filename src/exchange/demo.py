@@ -3,7 +3,8 @@
 Starts the engine process (data in ./var, the 100 listed symbols, the
 calendar always open), the gateway (REST + WebSocket on 127.0.0.1:8080) and
 the market-data server (the public page, REST and WebSocket on 127.0.0.1:8081)
-the FIX 4.4 acceptor (127.0.0.1:9878) and the reporter (into `<data dir>/reports.db`),
+the FIX 4.4 acceptor (127.0.0.1:9878), the reporter (into `<data dir>/reports.db`)
+and a warm standby engine that takes over if the engine dies,
 then sets up demo accounts the way a real customer would get one: an
 application through the API, automated KYC, approval by the admin, deposits
 of cash and of shares of every symbol. Their credentials, with the admin's,
@@ -275,7 +276,8 @@ def run_demo(
          "--port", str(fix_port), "--engine", endpoint, "--publish", publish],
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    processes = (marketdata, gateway, fix, reporter, engine)
+    processes = [marketdata, gateway, fix, reporter, engine]
+    standby: subprocess.Popen[bytes] | None = None
     try:
         _wait_healthy(base, gateway)
         _wait_healthy(public, marketdata)
@@ -293,6 +295,13 @@ def run_demo(
                 await api.close()
 
         credentials, counts, elapsed = asyncio.run(demo())
+        # The engine has answered, so it holds the role: now the standby can follow it.
+        standby = subprocess.Popen(
+            [sys.executable, "-m", "exchange", "standby", "--data-dir", str(root),
+             "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        processes.insert(-1, standby)  # stopped before the engine, or it would take over
         print(f"demo credentials ({path}):", flush=True)
         for entry in [admin_entry, *credentials]:
             print(f"  {json.dumps(entry)}", flush=True)
@@ -307,6 +316,7 @@ def run_demo(
         )
         print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
         print(f"reports: {root / 'reports.db'} (history at {base}/v1/execution)", flush=True)
+        print("a warm standby follows the engine's journal and takes over if it dies", flush=True)
         print(
             f"FIX 4.4 on 127.0.0.1:{fix_port}: SenderCompID = a clientId, TargetCompID = "
             "EXCHANGE, Password (554) = its clientSecret",
@@ -314,12 +324,16 @@ def run_demo(
         )
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
-            while all(p.poll() is None for p in processes):
+            services = [p for p in processes if p not in (engine, standby)]
+            while all(p.poll() is None for p in services) and (
+                engine.poll() is None or standby.poll() is None  # one of the two is the engine
+            ):
                 time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
-        for process in processes:  # the engine last: the others must not outlive its answers
+        # The standby before the engine (or it would take over), the engine last.
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
             try:

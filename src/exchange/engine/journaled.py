@@ -30,9 +30,11 @@ class JournaledCore:
         clock: Clock = time.time_ns,
         segment_bytes: int = 64 * 1024 * 1024,
         snapshots_kept: int = 3,
+        state: Recovered | None = None,
     ) -> None:
+        """`state`: the state already rebuilt up to the journal's end (a standby taking over)."""
         self.data = DataDir(Path(root)).create()
-        self.recovered: Recovered = rebuild(self.data.root)
+        self.recovered: Recovered = state if state is not None else rebuild(self.data.root)
         self.core: ExchangeCore = self.recovered.core
         self.sequencer = Sequencer(clock)
         self.sequencer.resume(

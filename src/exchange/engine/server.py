@@ -27,6 +27,7 @@ from exchange.engine.protocol import (
     request_decoder,
 )
 from exchange.engine.queries import AccountQuery, answer
+from exchange.engine.role import RoleLock
 from exchange.engine.scheduler import session_commands
 from exchange.journal import Durability
 from exchange.refdata import load_instruments
@@ -48,11 +49,24 @@ class EngineConfig:
     """On first start, list the shipped instruments (journaled like any command)."""
 
 
+class RoleTakenError(RuntimeError):
+    """Another engine holds the primary role for this data directory."""
+
+
 class EngineServer:
-    def __init__(self, config: EngineConfig) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        engine: JournaledCore | None = None,
+        role: RoleLock | None = None,
+    ) -> None:
+        """`engine` and `role`: from a standby taking over, already rebuilt and holding the role."""
         self.config = config
         self.calendar = config.calendar or TradingCalendar.default()
-        self.engine = JournaledCore(config.data_dir, durability=config.durability)
+        self.role = role or RoleLock(config.data_dir)
+        if not self.role.try_acquire():
+            raise RoleTakenError(f"another engine holds the role in {config.data_dir}")
+        self.engine = engine or JournaledCore(config.data_dir, durability=config.durability)
         self.context = zmq.Context()
         self.router = self.context.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
@@ -154,10 +168,17 @@ class EngineServer:
         self.router.close()
         self.publisher.close()
         self.context.term()
+        self.role.release()
 
 
-def run_engine(config: EngineConfig) -> int:
-    server = EngineServer(config)
+def run_engine(
+    config: EngineConfig, engine: JournaledCore | None = None, role: RoleLock | None = None
+) -> int:
+    try:
+        server = EngineServer(config, engine, role)
+    except RoleTakenError as error:
+        log.error("%s: start it as a standby instead", error)
+        return 1
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         server.stop()
