@@ -1,0 +1,120 @@
+"""Takeover by the warm standby: SIGKILL the primary again and again under load.
+
+Starts `exchange engine`, then per cycle a fresh `exchange standby`, sends
+orders from `--senders` concurrent clients, SIGKILLs whichever process is
+the engine, and records the takeover time: from the kill to the answer of
+the first request sent after it (the client resends after 0.2 s, so that is
+included, as a client sees it). At the end the journal is replayed and every
+acknowledged order must be there exactly once, with the id it was given.
+
+    python bench/standby.py --cycles 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core.events import DuplicateOrder, OrderAccepted
+from exchange.engine import rebuild
+from exchange.engine.client import EngineClient
+from exchange.engine.ports import free_ports
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--orders", type=int, default=600, help="orders per cycle")
+    parser.add_argument("--senders", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        requests, batches = free_ports(2)
+        common = [
+            "--data-dir", str(data), "--endpoint", f"tcp://127.0.0.1:{requests}",
+            "--publish", f"tcp://127.0.0.1:{batches}", "--calendar", "always-open",
+        ]  # fmt: skip
+        engine = subprocess.Popen([sys.executable, "-m", "exchange", "engine", *common],
+                                  cwd=ROOT, stderr=subprocess.DEVNULL)  # fmt: skip
+        current = engine
+        started: list[subprocess.Popen[bytes]] = [engine]
+        takeovers: list[float] = []
+        acknowledged: dict[str, int] = {}
+
+        async def run() -> None:
+            nonlocal current
+            client = EngineClient(f"tcp://127.0.0.1:{requests}", timeout=0.2, deadline=60)
+            try:
+                for account in (1, 2):
+                    await client.submit(OpenAccount(account))
+                    await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
+                for cycle in range(args.cycles):
+                    standby = subprocess.Popen(
+                        [sys.executable, "-m", "exchange", "standby", *common],
+                        cwd=ROOT, stderr=subprocess.DEVNULL,
+                    )  # fmt: skip
+                    started.append(standby)
+                    await asyncio.sleep(1.0)
+                    base = cycle * args.orders
+                    queue = iter(range(base, base + args.orders))
+                    state: dict[str, float] = {}
+
+                    async def sender() -> None:
+                        for i in queue:  # noqa: B023
+                            sent_at = time.monotonic()
+                            order = NewOrder(2, f"o{i}", "FOOLAD", Side.BUY, OrderType.LIMIT,
+                                             TimeInForce.GTC, 5_200 + i % 50, 1)  # fmt: skip
+                            reply = await client.submit(order)
+                            kill = state.get("killed")  # noqa: B023
+                            if kill is not None and sent_at > kill and "first" not in state:  # noqa: B023
+                                state["first"] = time.monotonic() - kill  # noqa: B023
+                            for event in reply.events:
+                                if isinstance(event, OrderAccepted | DuplicateOrder):
+                                    acknowledged[event.client_order_id] = event.order_id
+
+                    senders = [asyncio.create_task(sender()) for _ in range(args.senders)]
+                    while len(acknowledged) < base + args.orders // 3:
+                        await asyncio.sleep(0.002)
+                    current.send_signal(signal.SIGKILL)
+                    state["killed"] = time.monotonic()
+                    current.wait(timeout=20)
+                    current = standby
+                    await asyncio.gather(*senders)
+                    takeovers.append(state.get("first", float("nan")))
+                    print(f"cycle {cycle + 1}: takeover {takeovers[-1] * 1000:.0f} ms", flush=True)
+            finally:
+                await client.close()
+
+        try:
+            asyncio.run(run())
+        finally:
+            for process in reversed(started):
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(timeout=30)
+        replay = rebuild(data)
+        ids = {o.client_order_id: o.id for o in replay.core.orders.values() if o.account == 2}
+        lost = sum(1 for c, i in acknowledged.items() if ids.get(c) != i)
+        ordered = sorted(takeovers)
+        result = {
+            "cycles": args.cycles,
+            "acknowledged": len(acknowledged),
+            "lost_acknowledged": lost,
+            "takeover_ms_p50": round(ordered[len(ordered) // 2] * 1000, 1),
+            "takeover_ms_max": round(ordered[-1] * 1000, 1),
+        }
+        print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
