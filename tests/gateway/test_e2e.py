@@ -232,3 +232,63 @@ def test_engine_sigkill_mid_traffic_loses_no_acknowledged_order(
             o["id"] for o in http.get("/v1/orders?limit=1000", headers=headers).json()["orders"]
         }
         assert {o["id"] for o in acknowledged.values()} <= open_ids
+
+
+def test_engine_sigkill_ten_times_with_a_standby_through_the_gateway(tmp_path: Path) -> None:
+    """Issue 8's fault test, on one machine: each kill, a fresh standby takes over."""
+    from exchange.engine import rebuild
+    from tests.engine.test_standby import StandbyProcess
+
+    engine = EngineProcess(tmp_path / "engine")
+    engine.start()
+    gateway = GatewayProcess(tmp_path / "gateway", engine)
+    started: list[subprocess.Popen[bytes]] = []
+    acknowledged: dict[str, int] = {}
+    try:
+        gateway.start()
+        with httpx.Client(base_url=gateway.base, timeout=15) as http:
+            trader = new_trader(http, login(http, *ADMIN), 5, IRR=10**12)
+        headers = trader["headers"]
+        current = engine.proc
+
+        async def cycle(n: int) -> None:
+            queue = iter(range(n * 200, n * 200 + 200))
+            async with httpx.AsyncClient(base_url=gateway.base, timeout=60) as client:
+
+                async def sender() -> None:
+                    for i in queue:
+                        body = {"symbol": "FOOLAD", "side": "buy", "type": "limit", "quantity": 1,
+                                "price": REF - 1 - i % 50, "timeInForce": "gtc",
+                                "clientOrderId": f"h{i}"}  # fmt: skip
+                        response = await client.post("/v1/order", json=body, headers=headers)
+                        assert response.status_code == 200, response.text
+                        acknowledged[f"h{i}"] = response.json()["id"]
+
+                async def killer() -> None:
+                    while len(acknowledged) < n * 200 + 60:
+                        await asyncio.sleep(0.002)
+                    assert current is not None
+                    current.send_signal(signal.SIGKILL)
+
+                await asyncio.gather(killer(), *(sender() for _ in range(8)))
+
+        for n in range(10):
+            standby = StandbyProcess(engine)
+            standby.start()
+            assert standby.proc is not None
+            started.append(standby.proc)
+            time.sleep(1.0)
+            asyncio.run(cycle(n))
+            assert current is not None
+            current.wait(timeout=20)
+            current = standby.proc
+    finally:
+        gateway.stop()
+        for process in [engine.proc, *started]:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+    assert len(acknowledged) == 2_000
+    replay = rebuild(tmp_path / "engine")
+    ids = {o.client_order_id: o.id for o in replay.core.orders.values()}
+    assert all(ids.get(c) == i for c, i in acknowledged.items())  # every acknowledged order, once
