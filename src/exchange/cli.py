@@ -4,7 +4,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -74,6 +74,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
+def _journal_dir(args: argparse.Namespace, root: Path) -> Path:
+    """The engine's journal: --journal, else <data dir>/journal."""
+    return Path(args.journal) if args.journal else root / "journal"
+
+
+def _until_signalled() -> Callable[[], bool]:
+    """True until SIGTERM or SIGINT arrives (for loops that stop cleanly between steps)."""
+    import signal
+
+    stopped = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopped
+        stopped = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    return lambda: not stopped
+
+
 def _engine_config(args: argparse.Namespace) -> "EngineConfig":
     from exchange.calendar import TradingCalendar
     from exchange.engine.server import EngineConfig
@@ -110,20 +130,12 @@ def cmd_engine(args: argparse.Namespace) -> int:
 def cmd_standby(args: argparse.Namespace) -> int:
     """Follow the primary's journal in lockstep; take over when the primary dies."""
     import logging
-    import signal
 
     from exchange.engine.standby import run_standby
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    running = True
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    return run_standby(_engine_config(args), lambda: running)
+    running = _until_signalled()
+    return run_standby(_engine_config(args), running)
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
@@ -152,7 +164,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         db_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
         engine_endpoint=args.engine,
         engine_publish=args.publish,
-        journal=Path(args.journal) if args.journal else root / "journal",
+        journal=_journal_dir(args, root),
         signing_key=load_or_create_key(root / "gateway.key"),
         report_db_url=_report_db(args, root, args.report_db_url),
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
@@ -183,7 +195,7 @@ def cmd_marketdata(args: argparse.Namespace) -> int:
     root = _data_dir(args.data_dir)
     config = MarketDataConfig(
         publish=args.publish,
-        journal=Path(args.journal) if args.journal else root / "journal",
+        journal=_journal_dir(args, root),
         rate_per_ip=args.rate_per_ip,
         burst_per_ip=max(1, int(args.rate_per_ip * 2)),
         connections_per_ip=args.connections_per_ip,
@@ -213,26 +225,18 @@ def _report_db(args: argparse.Namespace, root: Path, given: str | None = None) -
 def cmd_reporter(args: argparse.Namespace) -> int:
     """Follow the journal into SQL: orders, executions, movements, statements (exactly once)."""
     import logging
-    import signal
 
     from exchange.reporter.service import Reporter
     from exchange.reporter.store import ReportStore
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     root = _data_dir(args.data_dir)
-    journal = Path(args.journal) if args.journal else root / "journal"
+    journal = _journal_dir(args, root)
     store = ReportStore(_report_db(args, root))
     reporter = Reporter(journal, store, max_records=args.max_records)
-    running = True
-
-    def stop(signum: int, frame: object) -> None:
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    running = _until_signalled()
     try:
-        reporter.run(lambda: running, exit_when_idle=args.exit_when_idle)
+        reporter.run(running, exit_when_idle=args.exit_when_idle)
     finally:
         store.close()
     return 0
@@ -264,7 +268,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
     config = FixConfig(
         engine_endpoint=args.engine,
         engine_publish=args.publish,
-        journal=Path(args.journal) if args.journal else root / "journal",
+        journal=_journal_dir(args, root),
         accounts_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
         store_url=f"sqlite:///{root / 'fix-sessions.db'}",
         host=args.host,

@@ -20,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from exchange.accounts import with_check_digit
 from exchange.engine.ports import free_ports
 from tests.engine.test_server import EngineProcess
+from tests.waiting import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("ops", "ops-secret-for-e2e")
@@ -45,13 +46,7 @@ class GatewayProcess:
             "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1],
         }
         self.proc = subprocess.Popen(self.args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-        for _ in range(200):
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError("the gateway did not come up")
+        wait_healthy(self.base, "the gateway")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -7,7 +7,6 @@ import signal
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import httpx
 from exchange.engine.ports import free_ports
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
+from tests.waiting import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,12 +36,7 @@ def test_gateway_process_serves_applications_and_tokens(tmp_path: Path) -> None:
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base, "the gateway")
         body = {
             "fullName": "Real Http",
             "nationalId": with_check_digit("300000001"),

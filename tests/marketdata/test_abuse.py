@@ -18,6 +18,7 @@ from exchange.core import NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from tests.engine.test_server import EngineProcess, setup_accounts
+from tests.waiting import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -67,12 +68,7 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
                 await client.close()
 
         asyncio.run(setup())
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base, "market data")
         baseline = asyncio.run(round_trips(engine.endpoint, 200, "before"))
 
         flood = subprocess.Popen(

@@ -12,7 +12,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from playwright.sync_api import Browser, expect, sync_playwright
 from exchange.engine.ports import free_ports
 from tests.engine.test_server import EngineProcess
 from tests.gateway.test_e2e import ADMIN, GatewayProcess, login, new_trader
+from tests.waiting import wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -64,12 +64,7 @@ def test_a_trade_through_the_api_appears_on_the_public_page(
     )  # fmt: skip
     try:
         gateway.start()
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_healthy(base, "market data")
         with httpx.Client(base_url=gateway.base, timeout=15) as http:
             admin = login(http, *ADMIN)
             buyer = new_trader(http, admin, 901, IRR=10**10)

@@ -143,10 +143,6 @@ class FeedTask:
         """False once the task has ended (it only ends by failing or being closed)."""
         return self._task is not None and not self._task.done()
 
-    def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -78,11 +78,11 @@ class Hub:
             self._emit(
                 "trades", book, lambda: [render.trade_out(t) for t in reversed(change.trades)]
             )
-        l1 = render.l1(book)
-        key = (l1.bid, l1.ask, l1.last, l1.reference_price, l1.status)
+        key = (book.best(Side.BUY), book.best(Side.SELL), book.last_price,
+               book.reference_price, book.status)  # fmt: skip
         if self._last_l1.get(symbol) != key:
             self._last_l1[symbol] = key
-            self._emit("l1", book, lambda: l1)
+            self._emit("l1", book, lambda: render.l1(book))  # built only for subscribers
 
     @staticmethod
     def _l2_delta(book: SymbolBook, change: Change) -> dict[str, list[render.LevelOut]]:
