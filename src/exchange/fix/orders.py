@@ -156,12 +156,27 @@ def status_report(order: OrderView, exec_id: str) -> Body:
     return body
 
 
-def unknown_order_status(message: Message, exec_id: str) -> Body:
+def _no_order(message: Message, exec_id: str, exec_type: str, tail: Body) -> Body:
+    """An ExecutionReport about a request that names no order the exchange holds."""
     return [
         (37, message.get(37) or "NONE"), (11, message.get(11) or "NONE"), (17, exec_id),
-        (150, "I"), (39, "8"), (55, message.get(55) or "NONE"), (54, message.get(54) or "1"),
-        (151, 0), (14, 0), (6, "0"), (58, "unknown order"), (60, timestamp()),
+        (150, exec_type), (39, "8"), (55, message.get(55) or "NONE"),
+        (54, message.get(54) or "1"), (151, 0), (14, 0), (6, "0"), *tail, (60, timestamp()),
     ]  # fmt: skip
+
+
+def unknown_order_status(message: Message, exec_id: str) -> Body:
+    return _no_order(message, exec_id, "I", [(58, "unknown order")])
+
+
+def refused(message: Message, exec_id: str, reason: RejectReason | None) -> Body:
+    """ExecType 8 for an order that was never created: a duplicate ClOrdID (reason None) or
+    a refusal before an order id was given (unknown account, unusable ClOrdID)."""
+    if reason is None:
+        return _no_order(message, exec_id, "8", [(103, 6), (58, "duplicate ClOrdID")])
+    return _no_order(
+        message, exec_id, "8", [(103, ORD_REJ_REASON.get(reason, 99)), (58, reason.name)]
+    )
 
 
 def cancel_reject(message: Message, reason: RejectReason, order: OrderView | None) -> Body:

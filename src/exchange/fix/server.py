@@ -256,9 +256,7 @@ class FixGateway:
         first = reply.events[0] if reply.events else None
         session = connection.session
         if type(first) is DuplicateOrder and message.get(97) != "Y":
-            body = orders.unknown_order_status(message, f"D{reply.seq}")
-            body = [(t, v) for t, v in body if t not in (150, 39, 58)]
-            body += [(150, "8"), (39, "8"), (103, 6), (58, "duplicate ClOrdID")]
+            body = orders.refused(message, f"D{reply.seq}", None)
             connection.write(session.send("8", body).raw)
         elif type(first) is DuplicateOrder:  # a PossResend: the order as it stands
             order = self.view.order(account, first.order_id)
@@ -267,11 +265,7 @@ class FixGateway:
                     session.send("8", orders.status_report(order, f"R{reply.seq}")).raw
                 )
         elif type(first) is OrderRejected and not first.order_id:
-            body = orders.unknown_order_status(message, f"X{reply.seq}")
-            body = [(t, v) for t, v in body if t not in (150, 39, 58)]
-            reason = first.reason
-            body += [(150, "8"), (39, "8"), (103, orders.ORD_REJ_REASON.get(reason, 99)),
-                     (58, reason.name)]  # fmt: skip
+            body = orders.refused(message, f"X{reply.seq}", first.reason)
             connection.write(session.send("8", body).raw)
         # Anything else (accepted, rejected with an id, fills) arrives from the feed.
 
