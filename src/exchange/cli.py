@@ -124,6 +124,15 @@ def cmd_engine(args: argparse.Namespace) -> int:
     from exchange.engine.server import run_engine
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.cluster:
+        from exchange.cluster.node import ClusterConfig, run_node
+
+        if not args.node:
+            raise SystemExit("--cluster needs --node NAME (unique in the cluster)")
+        cluster = ClusterConfig(
+            etcd=args.cluster, node=args.node, prefix=args.prefix.encode(), lease_ttl=args.lease_ttl
+        )
+        return run_node(_engine_config(args), cluster)
     return run_engine(_engine_config(args))
 
 
@@ -317,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     standby = sub.add_parser("standby", help=cmd_standby.__doc__, parents=[engine], add_help=False)
     standby.set_defaults(func=cmd_standby)
+    engine.add_argument(
+        "--cluster",
+        metavar="ETCD_URLS",
+        help="run as one node of a cluster coordinated by these etcd members (comma-separated)",
+    )
+    engine.add_argument("--node", help="this node's name in the cluster")
+    engine.add_argument("--prefix", default="/exchange/", help="the cluster's etcd key prefix")
+    engine.add_argument("--lease-ttl", type=int, default=1, help="leader lease, seconds")
 
     gateway = sub.add_parser("gateway", help=cmd_gateway.__doc__)
     gateway.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

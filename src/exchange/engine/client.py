@@ -5,6 +5,14 @@ seconds is sent again, with the same request id, until `deadline`; this is
 safe because entry is idempotent in the core (a repeated client order id
 returns the original order, a repeated deposit reference changes nothing).
 A late reply to an earlier attempt answers the request just the same.
+
+`endpoint` may list several engines, comma-separated (a cluster's nodes):
+only the leader binds its request endpoint, and with ZMQ_IMMEDIATE a
+request goes only to a peer that is connected, so requests reach the
+leader and, after a takeover, the new one. (With one engine, requests
+queue for it while it restarts, which makes a takeover on one machine
+faster.) Sending never waits: a request that could not be sent is sent
+again at the next timeout.
 """
 
 import asyncio
@@ -26,6 +34,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT: Final = 0.5
 DEFAULT_DEADLINE: Final = 30.0
+
+
+def split_endpoints(endpoints: str) -> list[str]:
+    """ "tcp://a:1,tcp://b:2" -> each address (one engine, or a cluster's nodes)."""
+    return [address.strip() for address in endpoints.split(",") if address.strip()]
 
 
 class EngineUnavailableError(Exception):
@@ -53,10 +66,19 @@ class EngineClient:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RECONNECT_IVL, 50)
         self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
-        self.socket.connect(endpoint)
+        addresses = split_endpoints(endpoint)
+        self._cluster = len(addresses) > 1
+        if self._cluster:  # queue nothing for a node that is not leading
+            self.socket.setsockopt(zmq.IMMEDIATE, 1)
+        self._monitor: zmq.asyncio.Socket | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        for address in addresses:
+            self.socket.connect(address)
         # Request ids are unique per client process and start: pid + a counter.
         self._ids = itertools.count((os.getpid() << 32) + 1)
         self._pending: dict[int, asyncio.Future[Reply]] = {}
+        self._frames: dict[int, bytes] = {}
+        """What each pending request sent: sent again when a (new) leader connects."""
         self.max_in_flight = max_in_flight
         self._reader: asyncio.Task[None] | None = None
         self.resends = 0
@@ -76,7 +98,20 @@ class EngineClient:
 
     def _ensure_reader(self) -> None:
         if self._reader is None:
-            self._reader = asyncio.get_running_loop().create_task(self._read())
+            loop = asyncio.get_running_loop()
+            self._reader = loop.create_task(self._read())
+            if self._cluster:
+                self._monitor = self.socket.get_monitor_socket(zmq.EVENT_CONNECTED)
+                self._watcher = loop.create_task(self._resend_on_connect())
+
+    async def _resend_on_connect(self) -> None:
+        """A node just accepted us: after a takeover, that is the new leader. Resend at once."""
+        assert self._monitor is not None
+        while True:
+            await self._monitor.recv_multipart()
+            for frame in list(self._frames.values()):
+                with contextlib.suppress(zmq.Again):
+                    await self.socket.send(frame, flags=zmq.NOBLOCK)
 
     async def submit(self, command: Command) -> Reply:
         """Send `command` and return the engine's reply once the command is durable."""
@@ -95,10 +130,13 @@ class EngineClient:
         if len(self._pending) >= self.max_in_flight:
             raise EngineBusyError(f"{self.max_in_flight} requests already in flight")
         self._pending[request_id] = future
+        self._frames[request_id] = frame
         try:
             give_up = loop.time() + self.deadline
             while True:
-                await self.socket.send(frame)
+                # Never wait to send: with no engine connected, the retry loop waits.
+                with contextlib.suppress(zmq.Again):
+                    await self.socket.send(frame, flags=zmq.NOBLOCK)
                 remaining = give_up - loop.time()
                 try:
                     return await asyncio.wait_for(
@@ -112,11 +150,16 @@ class EngineClient:
                     self.resends += 1
         finally:
             del self._pending[request_id]
+            del self._frames[request_id]
 
     async def close(self) -> None:
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader
+        for task in (self._reader, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._monitor is not None:
+            self.socket.disable_monitor()
+            self._monitor.close(linger=0)
         self.socket.close(linger=0)
         self.context.destroy(linger=0)

@@ -7,6 +7,10 @@ the journal, then takes published batches, and whenever the next published
 batch does not continue where it stands (or nothing arrives for a while)
 it reads the missing records from the journal. Every consumer of engine
 output (gateway views, market data, reporter) can stand on this.
+
+`publish` may list several endpoints, comma-separated: every node of a
+cluster publishes each batch it applies, leader and followers alike, so the
+feed goes on through a takeover; copies of a batch already had are skipped.
 """
 
 import asyncio
@@ -18,9 +22,10 @@ from pathlib import Path
 import zmq
 import zmq.asyncio
 
+from exchange.engine.client import split_endpoints
 from exchange.engine.protocol import TOPIC_BATCH
 from exchange.journal import JournalReader
-from exchange.sequencer import Batch, decode_batch
+from exchange.sequencer import Batch, decode_batch, decode_span
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ class BatchFeed:
         self._socket.setsockopt(zmq.RECONNECT_IVL, 50)
         self._socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
         self._socket.setsockopt(zmq.SUBSCRIBE, TOPIC_BATCH)
-        self._socket.connect(publish)
+        for address in split_endpoints(publish):
+            self._socket.connect(address)
 
     def _read_journal(self) -> list[Batch]:
         """Complete records from `next_seq` on that are in the journal now (blocking I/O)."""
@@ -89,10 +95,11 @@ class BatchFeed:
                 async for batch in self.catch_up():  # a dropped tail, or a quiet engine
                     yield batch
                 continue
+            first_seq, count = decode_span(payload)
+            if first_seq + count <= self.next_seq:
+                continue  # already had it (from the journal, or another node's copy)
             batch = decode_batch(payload)
-            end = batch.first_seq + len(batch.commands)
-            if end <= self.next_seq:
-                continue  # already had it from the journal
+            end = first_seq + count
             if batch.first_seq > self.next_seq:
                 log.info("feed gap at seq %d: reading the journal", self.next_seq)
                 async for missing in self.catch_up():

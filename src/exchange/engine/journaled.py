@@ -9,6 +9,7 @@ state the journal describes.
 """
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from exchange.core import Command, ExchangeCore
@@ -17,6 +18,17 @@ from exchange.engine.recovery import Recovered, rebuild
 from exchange.engine.snapshot_format import encode_snapshot
 from exchange.journal import Durability, ForkedSnapshotWriter, JournalWriter, SnapshotStore
 from exchange.sequencer import Batch, Clock, Sequencer, encode_batch
+
+Replicate = Callable[[int, int, bytes], None]
+"""Make a batch's record (first seq, count, payload) durable elsewhere before it is journaled."""
+
+
+class NotReplicatedError(RuntimeError):
+    """The batch could not be replicated: its results must never be acknowledged.
+
+    The core has applied it in memory, so this `JournaledCore` is spent: the
+    node rebuilds its state from the journal, which never holds the batch.
+    """
 
 
 class JournaledCore:
@@ -31,8 +43,13 @@ class JournaledCore:
         segment_bytes: int = 64 * 1024 * 1024,
         snapshots_kept: int = 3,
         state: Recovered | None = None,
+        replicate: Replicate | None = None,
     ) -> None:
-        """`state`: the state already rebuilt up to the journal's end (a standby taking over)."""
+        """`state`: the state already rebuilt up to the journal's end (a standby taking over).
+
+        `replicate`: in a cluster, the quorum write each batch must pass before
+        it is journaled here and acknowledged; it raises to refuse the batch.
+        """
         self.data = DataDir(Path(root)).create()
         self.recovered: Recovered = state if state is not None else rebuild(self.data.root)
         self.core: ExchangeCore = self.recovered.core
@@ -49,6 +66,8 @@ class JournaledCore:
         self.snapshots = SnapshotStore(self.data.snapshots)
         self.snapshot_writer = ForkedSnapshotWriter(self.snapshots)
         self.snapshots_kept = snapshots_kept
+        self.replicate = replicate
+        self.spent = False
 
     @property
     def last_seq(self) -> int:
@@ -60,11 +79,19 @@ class JournaledCore:
 
     def process_encoded(self, commands: list[Command]) -> tuple[Batch, bytes]:
         """As `process`, also returning the journal record's payload (to publish as is)."""
+        if self.spent:
+            raise NotReplicatedError("an earlier batch was not replicated; rebuild the state")
         first_seq, ts = self.sequencer.stamp(commands)
         apply = self.core.apply
         results = [apply(command, ts) for command in commands]
         batch = self.sequencer.seal(first_seq, ts, commands, results)
         payload = encode_batch(batch)
+        if self.replicate is not None:
+            try:
+                self.replicate(first_seq, len(commands), payload)
+            except Exception as error:
+                self.spent = True
+                raise NotReplicatedError(f"batch at seq {first_seq} not replicated") from error
         self.writer.append(first_seq, len(commands), payload)
         self.writer.flush()
         return batch, payload

@@ -9,6 +9,7 @@ publish the batch. Nothing is answered before it is durable.
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ import zmq
 
 from exchange.calendar import TradingCalendar
 from exchange.core import Command
-from exchange.engine.journaled import JournaledCore
+from exchange.engine.journaled import JournaledCore, NotReplicatedError
 from exchange.engine.protocol import (
     TOPIC_BATCH,
     Reply,
@@ -59,8 +60,14 @@ class EngineServer:
         config: EngineConfig,
         engine: JournaledCore | None = None,
         role: RoleLock | None = None,
+        leading: Callable[[], bool] | None = None,
     ) -> None:
-        """`engine` and `role`: from a standby taking over, already rebuilt and holding the role."""
+        """`engine` and `role`: from a standby taking over, already rebuilt and holding the role.
+
+        `leading`: in a cluster, whether this node still holds the leader's
+        lease; checked before every batch, so an engine that lost it stops
+        acknowledging at once (its replication is fenced besides).
+        """
         self.config = config
         self.calendar = config.calendar or TradingCalendar.default()
         self.role = role or RoleLock(config.data_dir)
@@ -76,6 +83,9 @@ class EngineServer:
         self.publisher.setsockopt(zmq.LINGER, 0)
         self.publisher.bind(config.publish)
         self.running = True
+        self.leading = leading
+        self.stepped_down = False
+        """True when serving ended because leadership was lost (cluster)."""
         self._since_snapshot = 0
         self._last_session_check = 0.0
 
@@ -124,6 +134,14 @@ class EngineServer:
         self.router.send_multipart([identity, reply_encoder.encode(reply)])
 
     def serve(self) -> None:
+        """Sequence until stopped, or (cluster) until leadership is lost."""
+        try:
+            self._serve()
+        except NotReplicatedError as error:
+            log.warning("stepping down: %s (%s)", error, error.__cause__)
+            self.stepped_down = True
+
+    def _serve(self) -> None:
         self._bootstrap()
         poller = zmq.Poller()
         poller.register(self.router, zmq.POLLIN)
@@ -136,6 +154,10 @@ class EngineServer:
             self.config.publish,
         )
         while self.running:
+            if self.leading is not None and not self.leading():
+                log.warning("leadership lost: stepping down")
+                self.stepped_down = True
+                return
             commands: list[Command] = self._session()
             senders: list[tuple[bytes, int] | None] = [None] * len(commands)
             if not commands and not poller.poll(50):
@@ -160,8 +182,13 @@ class EngineServer:
                     continue
                 commands.append(command)  # type: ignore[arg-type]
                 senders.append((identity, request.request_id))
-            if commands:
-                self._run_batch(commands, senders)
+            if not commands:
+                continue
+            if self.leading is not None and not self.leading():
+                log.warning("leadership lost: %d commands left unanswered", len(commands))
+                self.stepped_down = True
+                return
+            self._run_batch(commands, senders)
 
     def close(self) -> None:
         self.engine.close()

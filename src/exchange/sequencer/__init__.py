@@ -1,6 +1,13 @@
 """The sequencer: the single writer that numbers and timestamps everything."""
 
-from exchange.sequencer.batch import Batch, BatchHead, decode_batch, decode_head, encode_batch
+from exchange.sequencer.batch import (
+    Batch,
+    BatchHead,
+    decode_batch,
+    decode_head,
+    decode_span,
+    encode_batch,
+)
 from exchange.sequencer.sequencer import Clock, Sequencer
 
 __all__ = [
@@ -10,5 +17,6 @@ __all__ = [
     "Sequencer",
     "decode_batch",
     "decode_head",
+    "decode_span",
     "encode_batch",
 ]

@@ -37,7 +37,15 @@ class BatchHead(msgspec.Struct, array_like=True, gc=False):
     events: msgspec.Raw
 
 
+class _Span(msgspec.Struct, array_like=True, gc=False):
+    first_seq: int
+    ts: int
+    first_event_seq: int
+    commands: list[msgspec.Raw]
+
+
 _encoder = msgspec.msgpack.Encoder()
+_span_decoder = msgspec.msgpack.Decoder(_Span)
 _batch_decoder = msgspec.msgpack.Decoder(Batch)
 _head_decoder = msgspec.msgpack.Decoder(BatchHead)
 _events_encoder = msgspec.msgpack.Encoder()
@@ -53,6 +61,12 @@ def decode_batch(payload: bytes) -> Batch:
 
 def decode_head(payload: bytes) -> BatchHead:
     return _head_decoder.decode(payload)
+
+
+def decode_span(payload: bytes) -> tuple[int, int]:
+    """(first seq, command count) without decoding the commands: to skip a batch already had."""
+    span = _span_decoder.decode(payload)
+    return span.first_seq, len(span.commands)
 
 
 def encode_events(events: list[list[Event]]) -> bytes:

@@ -1,0 +1,88 @@
+"""A follower node: applies the replicated log to its own state and journal, in sequence order.
+
+Each entry's record goes into the local journal byte for byte (the journals
+of all nodes are identical prefixes of one log), its commands are applied
+with the batch's timestamp (the core is deterministic, so the state is the
+leader's), and the record is published on the node's own PUB socket, so
+gateways subscribed to every node keep their feed through a takeover.
+"""
+
+import logging
+
+import zmq
+
+from exchange.cluster.log import Entry, ReplicatedLog
+from exchange.engine.layout import DataDir
+from exchange.engine.protocol import TOPIC_BATCH
+from exchange.engine.recovery import Recovered, rebuild
+from exchange.engine.server import EngineConfig
+from exchange.journal import JournalWriter
+from exchange.sequencer import decode_head
+
+log = logging.getLogger(__name__)
+
+
+class BehindWindowError(RuntimeError):
+    """The log no longer holds what this node lacks: restore it from a peer's data directory."""
+
+
+class Follower:
+    def __init__(
+        self, config: EngineConfig, replicated: ReplicatedLog, *, batch: int = 100
+    ) -> None:
+        self.config = config
+        self.replicated = replicated
+        self.batch = batch
+        self.data = DataDir(config.data_dir).create()
+        self.state: Recovered = rebuild(self.data.root)
+        self.writer = JournalWriter(self.data.journal, config.durability)
+        if self.writer.next_seq != self.state.last_seq + 1:
+            raise RuntimeError(
+                f"journal ends at {self.writer.last_seq}, state at {self.state.last_seq}"
+            )
+        self.context = zmq.Context()
+        self.publisher = self.context.socket(zmq.PUB)
+        self.publisher.setsockopt(zmq.LINGER, 0)
+        self.publisher.bind(config.publish)
+
+    @property
+    def next_seq(self) -> int:
+        return self.state.last_seq + 1
+
+    def poll(self, *, complete: bool = False) -> int:
+        """Apply the entries the log has beyond our state; how many that was.
+
+        `complete`: a linearizable read (a new leader catching up); otherwise
+        the nearest etcd member answers, perhaps a little behind.
+        """
+        entries = self.replicated.read(self.next_seq, limit=self.batch, serializable=not complete)
+        for entry in entries:
+            self.apply(entry)
+        return len(entries)
+
+    def apply(self, entry: Entry) -> None:
+        if entry.first_seq != self.next_seq:
+            raise BehindWindowError(
+                f"this node needs seq {self.next_seq} but the replicated log continues at "
+                f"{entry.first_seq}: copy a peer's data directory (or snapshot + journal) here"
+            )
+        head = decode_head(entry.payload)
+        if head.first_seq != entry.first_seq or len(head.commands) != entry.count:
+            raise RuntimeError(f"entry at seq {entry.first_seq} does not match its record")
+        self.writer.append(entry.first_seq, entry.count, entry.payload)
+        self.writer.flush()
+        state = self.state
+        apply = state.core.apply
+        produced = 0
+        for command in head.commands:
+            produced += len(apply(command, head.ts))
+        state.last_seq = entry.first_seq + entry.count - 1
+        state.next_event_seq += produced
+        state.last_ts = head.ts
+        self.publisher.send_multipart([TOPIC_BATCH, entry.payload], copy=False)
+
+    def close(self) -> None:
+        """Free the journal and the PUB endpoint (the engine server binds them next)."""
+        self.writer.close()
+        self.publisher.close(linger=0)
+        self.context.term()

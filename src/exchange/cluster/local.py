@@ -1,0 +1,138 @@
+"""A whole cluster on one machine: 3 etcd members and N engine nodes as real processes.
+
+For tests, benchmarks and trying the cluster out: each engine node has its
+own data directory and ports, standing in for a machine, and can be killed
+(SIGKILL), paused (SIGSTOP/SIGCONT) and restarted on its own.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+
+from exchange.cluster.etcd import Etcd
+from exchange.cluster.lease import LeaderInfo
+from exchange.cluster.local_etcd import LocalEtcd
+from exchange.engine.ports import free_ports
+
+
+@dataclass
+class EngineNode:
+    name: str
+    data_dir: Path
+    endpoint: str
+    publish: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def signal(self, signum: int) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signum)
+
+
+@dataclass
+class LocalCluster:
+    root: Path
+    nodes_count: int = 3
+    prefix: str = "/exchange/"
+    extra_args: list[str] = field(default_factory=list)
+    etcd: LocalEtcd = field(init=False)
+    nodes: list[EngineNode] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.etcd = LocalEtcd(self.root / "etcd")
+        ports = free_ports(2 * self.nodes_count)
+        for index in range(self.nodes_count):
+            self.nodes.append(
+                EngineNode(
+                    f"node{index}",
+                    self.root / f"node{index}",
+                    f"tcp://127.0.0.1:{ports[2 * index]}",
+                    f"tcp://127.0.0.1:{ports[2 * index + 1]}",
+                )
+            )
+
+    @property
+    def endpoints(self) -> str:
+        """Every node's request endpoint, comma-separated: what gateways take as `--engine`."""
+        return ",".join(node.endpoint for node in self.nodes)
+
+    @property
+    def publishers(self) -> str:
+        """Every node's batch feed, comma-separated: what gateways take as `--publish`."""
+        return ",".join(node.publish for node in self.nodes)
+
+    def start_node(self, node: EngineNode) -> None:
+        log = open(self.root / f"{node.name}.log", "ab")  # noqa: SIM115 - owned by the process
+        node.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "exchange", "engine",
+                "--cluster", self.etcd.endpoints, "--node", node.name, "--prefix", self.prefix,
+                "--data-dir", str(node.data_dir), "--endpoint", node.endpoint,
+                "--publish", node.publish, "--calendar", "always-open", *self.extra_args,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        log.close()
+
+    def start(self) -> "LocalCluster":
+        self.etcd.start()
+        for node in self.nodes:
+            self.start_node(node)
+        return self
+
+    def client(self) -> Etcd:
+        return Etcd(self.etcd.endpoints)
+
+    def leader(self, timeout: float = 30.0) -> EngineNode:
+        """The node holding the leader key (waits for one)."""
+        etcd = self.client()
+        key = self.prefix.encode() + b"leader"
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                try:
+                    kv = etcd.get(key)
+                except Exception:
+                    kv = None
+                if kv is not None:
+                    name = msgspec.json.decode(kv.value, type=LeaderInfo).node
+                    return next(node for node in self.nodes if node.name == name)
+                time.sleep(0.02)
+        finally:
+            etcd.close()
+        raise TimeoutError("no engine leads")
+
+    def kill(self, node: EngineNode) -> None:
+        node.signal(signal.SIGKILL)
+        if node.process is not None:
+            node.process.wait()
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.signal(signal.SIGCONT)
+            node.signal(signal.SIGTERM)
+        for node in self.nodes:
+            if node.process is not None:
+                try:
+                    node.process.wait(10)
+                except subprocess.TimeoutExpired:
+                    node.process.kill()
+                    node.process.wait()
+        self.etcd.stop()
+
+    def __enter__(self) -> "LocalCluster":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

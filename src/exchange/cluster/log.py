@@ -1,0 +1,101 @@
+"""The replicated log window: each batch durable on an etcd quorum before it is acknowledged.
+
+The leader appends each batch's journal record under `<prefix>log/<first
+seq>` in a transaction fenced by its epoch (the leader key must still have
+the create revision it had when this leader won) and by the entry's
+absence (so a retried append after a lost answer is recognised, never
+doubled). Followers read the entries in key order, which is sequence order
+(fixed-width keys), and write each to their own journal, byte for byte.
+
+The window is trimmed behind the slowest node's reported progress, but
+never kept longer than `max_entries`; a node that falls behind the window
+must be restored from a peer.
+"""
+
+import msgspec
+
+from exchange.cluster.etcd import Compare, Etcd, KeyValue, Op, prefix_end
+
+
+class Entry(msgspec.Struct, array_like=True):
+    epoch: int
+    first_seq: int
+    count: int
+    payload: bytes
+
+
+class FencedError(RuntimeError):
+    """Another node leads now: this node must not acknowledge anything more."""
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Entry)
+
+
+class ReplicatedLog:
+    def __init__(self, etcd: Etcd, prefix: bytes) -> None:
+        self.etcd = etcd
+        self.leader_key = prefix + b"leader"
+        self.log_prefix = prefix + b"log/"
+        self.progress_prefix = prefix + b"progress/"
+
+    def key(self, first_seq: int) -> bytes:
+        return self.log_prefix + b"%020d" % first_seq
+
+    def append(self, epoch: int, first_seq: int, count: int, payload: bytes) -> int:
+        """Make the batch durable on an etcd quorum; its revision. Raises FencedError."""
+        key = self.key(first_seq)
+        result = self.etcd.txn(
+            [Compare.created_at(self.leader_key, epoch), Compare.absent(key)],
+            [Op.put(key, _encoder.encode(Entry(epoch, first_seq, count, payload)))],
+            [Op.get(key)],
+        )
+        if result.succeeded:
+            return result.revision
+        existing = result.ranges[0] if result.ranges else []
+        if existing:
+            entry = decode(existing[0])
+            if entry.epoch == epoch and entry.payload == payload:
+                return existing[0].mod_revision  # our earlier attempt went through
+        raise FencedError(f"epoch {epoch} is over: the append of seq {first_seq} was refused")
+
+    def read(self, from_seq: int, limit: int = 100, *, serializable: bool = False) -> list[Entry]:
+        """Entries from `from_seq` on, in sequence order.
+
+        Linearizable by default (everything committed so far); `serializable`
+        asks only the nearest member, which may lag: cheap for a follower's
+        polling, never for a new leader's catch-up.
+        """
+        kvs = self.etcd.range(
+            self.key(from_seq),
+            prefix_end(self.log_prefix),
+            limit=limit,
+            serializable=serializable,
+        )
+        return [decode(kv) for kv in kvs]
+
+    def first_seq(self) -> int | None:
+        """Where the window starts now (None: empty)."""
+        kvs = self.etcd.range(self.log_prefix, prefix_end(self.log_prefix), limit=1)
+        return decode(kvs[0]).first_seq if kvs else None
+
+    def report_progress(self, node: str, last_seq: int) -> None:
+        self.etcd.put(self.progress_prefix + node.encode(), b"%d" % last_seq)
+
+    def progress(self) -> dict[str, int]:
+        kvs = self.etcd.range(self.progress_prefix, prefix_end(self.progress_prefix))
+        return {kv.key[len(self.progress_prefix) :].decode(): int(kv.value) for kv in kvs}
+
+    def trim(self, epoch: int, below_seq: int) -> int:
+        """Delete the entries that start before `below_seq` (fenced); the store's revision."""
+        result = self.etcd.txn(
+            [Compare.created_at(self.leader_key, epoch)],
+            [Op.delete_range(self.log_prefix, self.key(below_seq))],
+        )
+        if not result.succeeded:
+            raise FencedError(f"epoch {epoch} is over: trim refused")
+        return result.revision
+
+
+def decode(kv: KeyValue) -> Entry:
+    return _decoder.decode(kv.value)

@@ -1,0 +1,226 @@
+"""`exchange engine --cluster`: one engine node of a cluster that etcd coordinates.
+
+A node follows the replicated log until the leader key is free, campaigns,
+and when it wins first applies whatever the log holds beyond its state
+(every acknowledged batch is there: an append is acknowledged only after
+etcd committed it), then serves as the engine with every batch appended to
+the log, fenced by its epoch, before it is journaled and answered. When
+its lease is lost or an append is refused, it stops answering at once,
+rebuilds its state from its own journal (which holds only committed
+batches) and follows again.
+"""
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+
+from exchange.cluster.etcd import Etcd, EtcdError
+from exchange.cluster.follower import Follower
+from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
+from exchange.cluster.log import FencedError, ReplicatedLog
+from exchange.engine.journaled import JournaledCore, Replicate
+from exchange.engine.role import RoleLock
+from exchange.engine.server import EngineConfig, EngineServer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ClusterConfig:
+    etcd: str
+    """etcd client URLs, comma-separated."""
+    node: str
+    """This node's name (unique in the cluster)."""
+    prefix: bytes = b"/exchange/"
+    lease_ttl: int = 1
+    """Seconds; etcd raises it to 1.5 x its election timeout if lower."""
+    window: int = 1_000_000
+    """Commands the log keeps at most behind the leader, whatever the slowest node's progress."""
+    retain: int = 10_000
+    """Commands kept behind the slowest node anyway (a short tail to inspect and audit)."""
+    append_deadline: float = 3.0
+    """How long one append is retried through etcd trouble before the leader steps down."""
+
+
+class Node:
+    def __init__(self, engine: EngineConfig, cluster: ClusterConfig) -> None:
+        self.engine_config = engine
+        self.config = cluster
+        self.etcd = Etcd(cluster.etcd)
+        self.log = ReplicatedLog(self.etcd, cluster.prefix)
+        info = LeaderInfo(cluster.node, engine.endpoint, engine.publish)
+        self.lease = LeaderLease(self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl)
+        self.role = RoleLock(engine.data_dir)
+        self.running = True
+        self.server: EngineServer | None = None
+        self.terms = 0
+        """Times this node has led."""
+
+    def stop(self) -> None:
+        self.running = False
+        if self.server is not None:
+            self.server.stop()
+
+    def run(self) -> int:
+        if not self.role.try_acquire():
+            log.error("another process uses %s", self.engine_config.data_dir)
+            return 1
+        try:
+            while self.running:
+                follower = Follower(self.engine_config, self.log)
+                won = self._follow(follower)
+                if won is None:
+                    follower.close()
+                    return 0
+                started = time.monotonic()
+                while follower.poll(complete=True):
+                    pass  # everything the old leader got committed
+                state = follower.state
+                follower.close()
+                log.info(
+                    "%s leads at epoch %d from seq %d (caught up in %.3f s)",
+                    self.config.node,
+                    won.epoch,
+                    state.last_seq,
+                    time.monotonic() - started,
+                )
+                engine = JournaledCore(
+                    self.engine_config.data_dir,
+                    durability=self.engine_config.durability,
+                    state=state,
+                    replicate=self._appender(won.epoch),
+                )
+                self._lead(engine, won)
+        finally:
+            self.lease.resign()
+            self.role.release()
+            self.etcd.close()
+        return 0
+
+    def _follow(self, follower: Follower) -> Leadership | None:
+        """Apply the log until this node wins the leader key (None: told to stop)."""
+        last_check = last_report = 0.0
+        reported = -1
+        while self.running:
+            try:
+                applied = follower.poll()
+                now = time.monotonic()
+                if now - last_report > 0.2 and reported != follower.state.last_seq:
+                    reported = follower.state.last_seq
+                    self.log.report_progress(self.config.node, reported)
+                    last_report = now
+                if applied:
+                    continue
+                if now - last_check > 0.02:
+                    last_check = now
+                    if self.lease.current(serializable=True) is None:
+                        won = self.lease.campaign()
+                        if won is not None:
+                            return won
+            except EtcdError as error:
+                log.warning("etcd: %s", _describe(error))
+                time.sleep(0.1)
+                continue
+            time.sleep(0.005)
+        return None
+
+    def _appender(self, epoch: int) -> Replicate:
+        replicated = self.log
+        lost = self.lease.lost
+        deadline = self.config.append_deadline
+
+        def replicate(first_seq: int, count: int, payload: bytes) -> None:
+            give_up = time.monotonic() + deadline
+            while True:
+                try:
+                    replicated.append(epoch, first_seq, count, payload)
+                    return
+                except EtcdError as error:
+                    if lost.is_set() or time.monotonic() > give_up:
+                        raise FencedError(f"append not confirmed: {_describe(error)}") from error
+                    time.sleep(0.01)
+
+        return replicate
+
+    def _lead(self, engine: JournaledCore, won: Leadership) -> None:
+        lost = self.lease.lost
+        server = EngineServer(
+            self.engine_config, engine, self.role, leading=lambda: not lost.is_set()
+        )
+        self.server = server
+        self.terms += 1
+        trimmer = _Trimmer(self, won.epoch, lambda: engine.last_seq)
+        trimmer.start()
+        try:
+            server.serve()
+        finally:
+            trimmer.stop()
+            server.close()
+            self.server = None
+            self.lease.resign()
+        if server.stepped_down:
+            log.warning("%s stepped down at seq %d", self.config.node, engine.last_seq)
+            if not self.role.try_acquire():
+                raise RuntimeError("lost the data directory's lock while stepping down")
+
+
+class _Trimmer:
+    """The leader's housekeeping: report progress, trim behind the slowest node, compact."""
+
+    def __init__(self, node: Node, epoch: int, last_seq: Callable[[], int]) -> None:
+        self.node = node
+        self.epoch = epoch
+        self.last_seq = last_seq
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="log-trimmer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        replicated = self.node.log
+        name = self.node.config.node
+        trimmed_to = 0
+        while not self._stop.wait(1.0):
+            try:
+                last = self.last_seq()
+                replicated.report_progress(name, last)
+                progress = replicated.progress()
+                slowest = min(progress.values(), default=last)
+                config = self.node.config
+                below = max(slowest - config.retain, last - config.window) + 1
+                if below > trimmed_to + 1:
+                    revision = replicated.trim(self.epoch, below)
+                    trimmed_to = below - 1
+                    self.node.etcd.compact(revision)
+            except FencedError:
+                return
+            except EtcdError as error:
+                log.warning("trimming: %s", _describe(error))
+
+
+def _describe(error: Exception) -> str:
+    code = getattr(error, "code", None)
+    details = getattr(error, "details", None)
+    if callable(code) and callable(details):
+        return f"{code()}: {details()}"
+    return str(error)
+
+
+def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
+    node = Node(engine, cluster)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        node.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return node.run()
