@@ -10,6 +10,9 @@ from pathlib import Path
 import httpx
 
 from exchange.cluster.local import LocalCluster
+from exchange.engine import rebuild
+from exchange.engine.client import EngineClient
+from exchange.engine.queries import AccountQuery, AccountState, answer
 from tests.cluster.conftest import require_etcd
 from tests.cluster.load import check_state, converge
 from tests.gateway.test_e2e import ADMIN, REF, GatewayProcess, login, new_trader
@@ -87,11 +90,21 @@ def test_leader_sigkill_ten_times_through_the_gateway(tmp_path: Path) -> None:
 
         live = asyncio.run(view())
         converge(cluster)
+
+        async def leader_state() -> AccountState | None:
+            client = EngineClient(cluster.endpoints, timeout=0.5, deadline=30)
+            try:
+                return await client.account(trader["accountId"])
+            finally:
+                await client.close()
+
+        live_account = asyncio.run(leader_state())  # the running leader's own books
     finally:
         gateway.stop()
         cluster.stop()
     assert len(acknowledged) == 2_000
     assert live == acknowledged  # the view equals what the API acknowledged
     check_state([node.data_dir for node in cluster.nodes], acknowledged)
-    print("takeovers", [round(t, 2) for t in takeovers])
+    replay = rebuild(cluster.nodes[0].data_dir, use_snapshot=False)
+    assert live_account == answer(replay.core, AccountQuery(trader["accountId"]))
     assert len(takeovers) == 10 and all(t < 15 for t in takeovers), takeovers
