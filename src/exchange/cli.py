@@ -296,6 +296,53 @@ def cmd_fix(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Load generator: N users trading the 100 symbols open loop over REST or FIX; one JSON line."""
+    from exchange.loadgen.runner import BenchConfig, run
+
+    fields = vars(args).copy()
+    for name in ("command", "func"):
+        fields.pop(name, None)
+    fields["out"] = Path(fields["out"])
+    fields["data_dir"] = Path(fields["data_dir"]) if fields["data_dir"] else None
+    return run(BenchConfig(**fields))
+
+
+def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    bench = sub.add_parser("bench", help=cmd_bench.__doc__)
+    add = bench.add_argument
+    add("--users", type=int, default=100, help="simulated users, 1 to 10,000 (each its own "
+        "credential and WebSocket)")  # fmt: skip
+    add("--rate", type=float, default=500.0, help="orders + cancels per second (open loop)")
+    add("--seconds", type=float, default=10.0, help="how long the load runs")
+    add("--protocol", choices=["rest", "fix"], default="rest")
+    add("--gateway", default="http://127.0.0.1:8080", help="a running gateway (REST, streams)")
+    add("--fix", default="127.0.0.1:9878", help="a running FIX acceptor, HOST:PORT")
+    add("--spawn", action="store_true", help="start an engine, gateway (and FIX) of its own")
+    add("--data-dir", help="with --spawn: keep the exchange here (reused); else where the "
+        "demo's credentials are")  # fmt: skip
+    add("--seed", type=int, default=1, help="the plan's seed")
+    add("--out", default="bench/out", help="where the JSON and the PNG go")
+    add("--market-share", type=float, default=0.15, help="share of market orders")
+    add("--cancel-share", type=float, default=0.20, help="share of cancels")
+    add("--marketable-share", type=float, default=0.10, help="share of marketable limits")
+    add("--arrivals", choices=["poisson", "uniform"], default="poisson")
+    add("--makers", type=int, default=2, help="accounts resting liquidity on every symbol")
+    add("--connections", type=int, default=256, help="REST connections at most")
+    add("--timeout", type=float, default=10.0, help="seconds before a request counts as lost")
+    add("--provision", choices=["auto", "api", "direct"], default="auto",
+        help="how users are opened: api (application, approval, deposits), direct (--spawn "
+             "only: into its databases, cheap hashes); auto: direct with --spawn")  # fmt: skip
+    add("--no-streams", dest="streams", action="store_false", help="no WebSocket per user")
+    add("--no-cache", dest="cache", action="store_false", help="do not reuse cached users")
+    add("--admin-id", help="admin client id (default $EXCHANGE_ADMIN_CLIENT_ID or the demo's)")
+    add("--admin-secret", help="admin client secret")
+    add("--gateway-pid", type=int, help="the gateway's pid, for its memory (spawned: known)")
+    add("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    add("--name", default="loadgen", help="file name stem in --out")
+    bench.set_defaults(func=cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="exchange", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -434,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batches")
     run.add_argument("--seed", type=int, default=1)
     run.set_defaults(func=cmd_run)
+    _bench_parser(sub)
     return parser
 
 

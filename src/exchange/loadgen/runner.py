@@ -1,0 +1,295 @@
+"""`exchange bench`: the steps of a run, in order, and the one JSON line at the end.
+
+exchange (spawned or given) -> symbols -> users and makers (cached) -> the
+makers' liquidity -> the plan -> every user's stream -> /metrics -> the
+load over REST or FIX -> streams settle -> /metrics again -> summary. What
+the generator needs to reach the exchange comes from the options; what it
+measures goes to stdout (one line), `--out` (JSON and PNG) and stderr
+(progress).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import resource
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from exchange.loadgen import processes, scrape, summary
+from exchange.loadgen.direct import DirectOpener
+from exchange.loadgen.fix_driver import connect_all, drive_fix
+from exchange.loadgen.histograms import Recorder
+from exchange.loadgen.plan import Kind, Mix, PlanConfig, Symbol, build_plan, maker_orders
+from exchange.loadgen.rest_driver import DriveStats, drive_rest
+from exchange.loadgen.streams import Streams
+from exchange.loadgen.users import (
+    Api,
+    Opener,
+    User,
+    admin_credential,
+    ensure_population,
+    funding_of,
+    open_via_api,
+    rest_liquidity,
+    withdraw_liquidity,
+)
+
+MAX_USERS = 10_000
+
+
+@dataclass
+class BenchConfig:
+    users: int = 100
+    rate: float = 500.0
+    seconds: float = 10.0
+    protocol: str = "rest"
+    gateway: str = "http://127.0.0.1:8080"
+    fix: str = "127.0.0.1:9878"
+    spawn: bool = False
+    data_dir: Path | None = None
+    seed: int = 1
+    out: Path = Path("bench/out")
+    market_share: float = 0.15
+    cancel_share: float = 0.20
+    marketable_share: float = 0.10
+    arrivals: str = "poisson"
+    makers: int = 2
+    maker_levels: int = 3
+    maker_quantity: int = 50_000
+    connections: int = 256
+    timeout: float = 10.0
+    provision: str = "auto"
+    streams: bool = True
+    cache: bool = True
+    admin_id: str | None = None
+    admin_secret: str | None = None
+    gateway_pid: int | None = None
+    progress: bool = True
+    name: str = "loadgen"
+    concurrency: int = 16
+
+
+def say(message: str) -> None:
+    print(f"exchange bench: {message}", file=sys.stderr, flush=True)
+
+
+async def _symbols(api: Api) -> list[Symbol]:
+    status, body = await api.call("GET", "/v1/symbols")
+    if status != 200:
+        raise RuntimeError(f"GET /v1/symbols: HTTP {status}")
+    return [Symbol.from_api(s) for s in body if s.get("status", "active") == "active"]
+
+
+def _opener(
+    config: BenchConfig, api: Api, admin: dict[str, str], symbols: list[Symbol],
+    spawned: processes.Spawned | None,
+) -> tuple[Opener, DirectOpener | None]:  # fmt: skip
+    direct = config.provision == "direct" or (config.provision == "auto" and spawned is not None)
+    if direct:
+        if spawned is None:
+            raise ValueError("--provision direct needs --spawn (it writes the exchange's files)")
+        opener = DirectOpener(spawned.data_dir, spawned.engine_endpoint, symbols)
+        return opener, opener
+
+    async def via_api(index: int, maker: bool) -> User:
+        label = f"Maker {index}" if maker else f"Trader {index}"
+        return await open_via_api(api, admin, label, funding_of(index, symbols, maker))
+
+    return via_api, None
+
+
+def _memory(before: int | None, after: int | None, connected: int) -> dict[str, Any]:
+    """Gateway RSS around the streams' connection, and the generator's own peak."""
+    out: dict[str, Any] = {
+        "loadgen_max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    }
+    if before is not None and after is not None:
+        out["gateway_rss_before_streams_mb"] = round(before / 2**20, 1)
+        out["gateway_rss_after_streams_mb"] = round(after / 2**20, 1)
+        if connected:
+            out["gateway_bytes_per_stream"] = round((after - before) / connected)
+    return out
+
+
+async def bench(
+    config: BenchConfig, spawned: processes.Spawned | None
+) -> tuple[dict[str, Any], Recorder]:
+    base = spawned.gateway if spawned is not None else config.gateway.rstrip("/")
+    if spawned is not None and spawned.fix_port is not None:
+        fix_host, fix_port = "127.0.0.1", spawned.fix_port
+    else:
+        fix_host, _, port = config.fix.rpartition(":")
+        fix_host, fix_port = fix_host or "127.0.0.1", int(port)
+    gateway_pid = spawned.pid("gateway") if spawned is not None else config.gateway_pid
+    async with aiohttp.ClientSession(
+        base, timeout=aiohttp.ClientTimeout(total=120),
+        connector=aiohttp.TCPConnector(limit=config.concurrency * 2),
+    ) as session:  # fmt: skip
+        api = Api(session)
+        symbols = await _symbols(api)
+        admin_pair = (
+            spawned.admin
+            if spawned is not None
+            else admin_credential(config.admin_id, config.admin_secret, config.data_dir)
+        )
+        token, _ = await api.token(*admin_pair)
+        admin = {"Authorization": f"Bearer {token}"}
+        opener, direct = _opener(config, api, admin, symbols, spawned)
+        persistent = spawned is None or config.data_dir is not None
+        key = f"spawn:{config.data_dir.resolve()}" if spawned and config.data_dir else base
+        try:
+            population = await ensure_population(
+                api, opener, users=config.users, makers=config.makers,
+                cache=config.out / "users-cache.json" if config.cache and persistent else None,
+                key=key, concurrency=config.concurrency if direct else 4, progress=say,
+            )  # fmt: skip
+        finally:
+            if direct is not None:
+                await direct.close()
+        tag = secrets.token_hex(3)
+        say(f"{len(population.makers)} makers rest liquidity on {len(symbols)} symbols")
+        liquidity = maker_orders(
+            symbols, len(population.makers), config.maker_levels, config.maker_quantity
+        )
+        placed = await rest_liquidity(api, population.makers, liquidity, tag, config.concurrency)
+        plan_config = PlanConfig(
+            users=config.users, rate=config.rate, seconds=config.seconds, seed=config.seed,
+            mix=Mix(config.market_share, config.cancel_share, config.marketable_share),
+            arrivals=config.arrivals, tag=tag, maker_levels=config.maker_levels,
+        )  # fmt: skip
+        plan = build_plan(plan_config, symbols)
+        recorder = Recorder()
+        streams: Streams | None = None
+        rss_before = processes.rss_bytes(gateway_pid)
+        if config.streams:
+            say(f"opening {len(population.users)} WebSocket streams")
+            streams = Streams(base.replace("http", "ws", 1), population.users)
+            await streams.connect()
+            for kind, count in streams.stats.failures.items():
+                recorder.errors[f"stream_{kind}"] += count
+        rss_after = processes.rss_bytes(gateway_pid)
+        metrics_before = await scrape.scrape(base)
+        bar = tqdm(total=len(plan), unit="req", file=sys.stderr, disable=not config.progress,
+                   mininterval=0.5, desc=f"{config.protocol} {config.rate:g}/s")  # fmt: skip
+        done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
+        extra: dict[str, Any] = {}
+        try:
+            say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
+            if config.protocol == "fix":
+                stats = DriveStats()
+                sessions = await connect_all(
+                    fix_host, fix_port, population.users, recorder, stats, done
+                )
+                try:
+                    await drive_fix(sessions, plan, stats, timeout=config.timeout)
+                    await asyncio.sleep(0.5)  # the last fills of resting orders
+                finally:
+                    fix_fills = [s.fills for s in sessions]
+                    for fix_session in sessions:
+                        await fix_session.close()
+                extra["fix_fills_received"] = sum(fix_fills)
+                extra["fix_users_with_fills"] = sum(1 for f in fix_fills if f)
+            else:
+                stats = await drive_rest(
+                    base, plan, population.users, recorder, connections=config.connections,
+                    timeout=config.timeout, done=done,
+                )  # fmt: skip
+        finally:
+            bar.close()
+        if streams is not None:
+            await streams.settle()
+        metrics_after = await scrape.scrape(base)
+        rss_end = processes.rss_bytes(gateway_pid)
+        if streams is not None:
+            stream_stats = streams.stats
+            extra |= {
+                "streams_connected": stream_stats.connected,
+                "streams_dropped": stream_stats.dropped,
+                "fills_received_on_streams": sum(stream_stats.fills),
+                "users_with_fills": sum(1 for f in stream_stats.fills if f),
+                "reports_received_on_streams": sum(stream_stats.reports),
+            }
+            await streams.close()
+        await withdraw_liquidity(api, placed, config.concurrency)
+    lag = stats.client_lag.percentiles_ms() if stats.client_lag is not None else {}
+    memory = _memory(rss_before, rss_after, extra.get("streams_connected", 0))
+    if rss_end is not None:
+        memory["gateway_rss_end_mb"] = round(rss_end / 2**20, 1)
+    result = summary.build(
+        recorder,
+        orders_sent=stats.sent,
+        orders_answered=stats.answered,
+        elapsed=stats.elapsed,
+        market_orders=sum(1 for a in plan if a.kind is Kind.MARKET),
+        extra={
+            "protocol": config.protocol, "users": len(population.users),
+            "makers": len(population.makers), "target_rate": config.rate,
+            "duration_s": config.seconds, "planned": len(plan),
+            "mix": {k.value: sum(1 for a in plan if a.kind is k) for k in Kind},
+            "seed": config.seed, "spawned": spawned is not None,
+            **extra,
+            "client_lag_ms": lag, "memory": memory,
+            "exchange_metrics": scrape.difference(metrics_before, metrics_after),
+        },
+    )  # fmt: skip
+    return result, recorder
+
+
+def _event_loop_runner() -> asyncio.Runner:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
+def run(config: BenchConfig) -> int:
+    """The whole run; prints the JSON line; 0 if it ran (errors are in the line), 2 if not."""
+    if not 1 <= config.users <= MAX_USERS:
+        say(f"--users must be 1 to {MAX_USERS}")
+        return 2
+    if config.protocol not in ("rest", "fix"):
+        say("--protocol must be rest or fix")
+        return 2
+    temporary: tempfile.TemporaryDirectory[str] | None = None
+    spawned: processes.Spawned | None = None
+    started = time.perf_counter()
+    try:
+        if config.spawn:
+            if config.data_dir is None:
+                temporary = tempfile.TemporaryDirectory(prefix="exchange-bench-")
+            data = config.data_dir or Path(temporary.name if temporary else ".") / "data"
+            fix = config.protocol == "fix"
+            say(f"starting an engine, a gateway{' and a FIX acceptor' if fix else ''} in {data}")
+            spawned = processes.spawn(data, fix=fix)
+        with _event_loop_runner() as runner:
+            result, recorder = runner.run(bench(config, spawned))
+    except (ValueError, RuntimeError, OSError, aiohttp.ClientError) as error:
+        say(f"failed: {error}")
+        return 2
+    finally:
+        if spawned is not None:
+            processes.stop(spawned)
+        if temporary is not None:
+            temporary.cleanup()
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    name = f"{config.name}-{config.protocol}"
+    path = summary.write(config.out, name, {**result, "title": _title(config)}, recorder)
+    say(f"wrote {path} and {path.with_suffix('.png')}")
+    print(summary.line(result), flush=True)
+    return 0
+
+
+def _title(config: BenchConfig) -> str:
+    return (
+        f"{config.protocol}, {config.users} users, {config.rate:g} orders/s, {config.seconds:g} s"
+    )
