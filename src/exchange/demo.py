@@ -19,7 +19,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -30,6 +29,7 @@ from typing import Any
 import httpx
 
 from exchange.accounts import with_check_digit
+from exchange.readiness import wait_healthy, wait_listening
 from exchange.refdata import load_instruments
 
 DEMO_ACCOUNTS = 5
@@ -204,33 +204,6 @@ async def drive(
     return counts
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{base} exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{base} did not come up in {seconds} s")
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the process for port {port} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
-
-
 def run_demo(
     root: Path,
     *,
@@ -279,9 +252,9 @@ def run_demo(
     processes = [marketdata, gateway, fix, reporter, engine]
     standby: subprocess.Popen[bytes] | None = None
     try:
-        _wait_healthy(base, gateway)
-        _wait_healthy(public, marketdata)
-        _wait_listening(fix_port, fix)
+        wait_healthy(base, gateway)
+        wait_healthy(public, marketdata)
+        wait_listening(fix_port, fix)
 
         async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
             api = Api(base)

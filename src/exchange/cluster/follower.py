@@ -14,7 +14,7 @@ import zmq
 from exchange.cluster.log import Entry, ReplicatedLog
 from exchange.engine.layout import DataDir
 from exchange.engine.protocol import TOPIC_BATCH
-from exchange.engine.recovery import Recovered, rebuild
+from exchange.engine.recovery import Recovered, follow_batch, rebuild
 from exchange.engine.server import EngineConfig
 from exchange.journal import JournalWriter
 from exchange.sequencer import decode_head
@@ -71,14 +71,7 @@ class Follower:
             raise RuntimeError(f"entry at seq {entry.first_seq} does not match its record")
         self.writer.append(entry.first_seq, entry.count, entry.payload)
         self.writer.flush()
-        state = self.state
-        apply = state.core.apply
-        produced = 0
-        for command in head.commands:
-            produced += len(apply(command, head.ts))
-        state.last_seq = entry.first_seq + entry.count - 1
-        state.next_event_seq += produced
-        state.last_ts = head.ts
+        follow_batch(self.state, head)
         self.publisher.send_multipart([TOPIC_BATCH, entry.payload], copy=False)
 
     def close(self) -> None:

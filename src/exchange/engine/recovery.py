@@ -7,7 +7,7 @@ from exchange.core import ExchangeCore
 from exchange.engine.layout import DataDir
 from exchange.engine.snapshot_format import decode_snapshot
 from exchange.journal import JournalCorruptError, JournalReader, SnapshotStore
-from exchange.sequencer.batch import decode_head, encode_events
+from exchange.sequencer.batch import BatchHead, decode_head, encode_events
 
 
 @dataclass
@@ -83,3 +83,14 @@ def rebuild(
         state.commands += record.count
         state.events += produced
     return state
+
+
+def follow_batch(state: Recovered, head: BatchHead) -> None:
+    """Apply a journaled batch's commands with its timestamp (a follower in lockstep)."""
+    apply = state.core.apply
+    produced = 0
+    for command in head.commands:
+        produced += len(apply(command, head.ts))
+    state.last_seq = head.first_seq + len(head.commands) - 1
+    state.next_event_seq += produced
+    state.last_ts = head.ts

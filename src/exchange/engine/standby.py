@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from exchange.core import state_hash
 from exchange.engine.journaled import JournaledCore
 from exchange.engine.layout import DataDir
-from exchange.engine.recovery import Recovered, rebuild
+from exchange.engine.recovery import Recovered, follow_batch, rebuild
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, run_engine
 from exchange.engine.snapshot_format import decode_snapshot
@@ -50,17 +50,9 @@ class Standby:
     def follow(self) -> int:
         """Apply what the journal has beyond our state; how many batches that was."""
         records = self.reader.poll(1_000)
-        state = self.state
-        apply = state.core.apply
         for record in records:
-            head = decode_head(record.payload)
-            produced = 0
-            for command in head.commands:
-                produced += len(apply(command, head.ts))
-            state.last_seq = record.first_seq + record.count - 1
-            state.next_event_seq += produced
-            state.last_ts = head.ts
-            self._check_snapshot(state.last_seq)
+            follow_batch(self.state, decode_head(record.payload))
+            self._check_snapshot(self.state.last_seq)
         return len(records)
 
     def _check_snapshot(self, seq: int) -> None:

@@ -13,16 +13,13 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from exchange.engine.ports import free_ports
+from exchange.readiness import wait_healthy, wait_listening
 
 UNLIMITED = "1e9"
 
@@ -54,33 +51,6 @@ def _admin(data_dir: Path) -> tuple[str, str]:
     return admin
 
 
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the gateway exited with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the gateway at {base} did not come up")
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the FIX acceptor exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
 def spawn(data_dir: Path, *, fix: bool) -> Spawned:
     data_dir.mkdir(parents=True, exist_ok=True)
     requests, batches, port, fix_port = free_ports(4)
@@ -106,7 +76,7 @@ def spawn(data_dir: Path, *, fix: bool) -> Spawned:
                  "--tokens-per-ip", UNLIMITED, "--max-connections", "30000"],
                 env=env, stdout=subprocess.DEVNULL, stderr=log,
             )  # fmt: skip
-        _wait_healthy(spawned.gateway, spawned.processes["gateway"])
+        wait_healthy(spawned.gateway, spawned.processes["gateway"])
         if fix:
             with open(data_dir / "fix.log", "ab") as log:
                 spawned.processes["fix"] = subprocess.Popen(
@@ -114,7 +84,7 @@ def spawn(data_dir: Path, *, fix: bool) -> Spawned:
                      "--publish", publish],
                     stdout=subprocess.DEVNULL, stderr=log,
                 )  # fmt: skip
-            _wait_listening(fix_port, spawned.processes["fix"])
+            wait_listening(fix_port, spawned.processes["fix"])
             spawned.fix_port = fix_port
     except BaseException:
         stop(spawned)
