@@ -77,8 +77,14 @@ class Node:
                     follower.close()
                     return 0
                 started = time.monotonic()
-                while follower.poll(complete=True):
-                    pass  # everything the old leader got committed
+                try:
+                    while follower.poll(complete=True):
+                        pass  # everything the old leader got committed
+                except EtcdError as error:  # not sure to have it all: let another node lead
+                    log.warning("catch-up failed, resigning: %s", _describe(error))
+                    follower.close()
+                    self.lease.resign()
+                    continue
                 state = follower.state
                 follower.close()
                 log.info(
