@@ -41,7 +41,7 @@ class Execution(msgspec.Struct, gc=False):
     ts: int
 
 
-class OrderView(msgspec.Struct):
+class OrderView(msgspec.Struct, gc=False):
     """An order as its owner sees it, with every execution."""
 
     id: int
@@ -60,7 +60,8 @@ class OrderView(msgspec.Struct):
     remaining: int = 0
     reject_reason: int = 0
     updated: int = 0
-    executions: list[Execution] = []
+    executions: tuple[Execution, ...] = ()
+    """A tuple: tuples of untracked items leave the collector's sight (exchange.heap)."""
     cancel_reason: str | None = None
     """Why the engine canceled the rest (NO_LIQUIDITY, SELF_TRADE, IOC_REMAINDER, ...)."""
 
@@ -141,7 +142,6 @@ def _new_order(e: OrderAccepted | OrderRejected, **progress: Any) -> OrderView:
         e.quantity,
         e.ts,
         updated=e.ts,
-        executions=[],
         **progress,
     )
 
@@ -253,7 +253,7 @@ class ExchangeView:
         if order is None:
             return  # accepted before this view's retention (cannot happen from seq 1)
         execution = Execution(e.trade_id, e.price, e.quantity, e.ts)
-        order.executions.append(execution)
+        order.executions += (execution,)
         order.filled = e.cum_quantity
         order.remaining = e.leaves_quantity
         order.updated = e.ts

@@ -30,6 +30,7 @@ from exchange.engine.protocol import (
 from exchange.engine.queries import AccountQuery, answer
 from exchange.engine.role import RoleLock
 from exchange.engine.scheduler import session_commands
+from exchange.heap import settle
 from exchange.journal import Durability
 from exchange.refdata import load_instruments
 
@@ -97,6 +98,7 @@ class EngineServer:
             listing: list[Command] = list(load_instruments())
             self._run_batch(listing, [])
             log.info("listed %d instruments", len(listing))
+        settle()
 
     def _session(self) -> list[Command]:
         now = time.monotonic()

@@ -32,6 +32,7 @@ from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
 from exchange.fix.session import Close, Deliver, Send, Session
 from exchange.fix.store import SessionStore
+from exchange.heap import settle
 from exchange.sequencer import Batch
 from exchange.web.ratelimit import TokenBuckets
 
@@ -318,6 +319,7 @@ class FixGateway:
         log.info(
             "FIX acceptor on %s:%d as %s", self.config.host, self.config.port, self.config.our_id
         )
+        settle()
         try:
             await stop.wait()
         finally:

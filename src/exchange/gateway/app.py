@@ -25,6 +25,7 @@ from exchange.gateway.follower import Follower
 from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
+from exchange.heap import settle
 from exchange.web.errors import EXCEPTION_HANDLERS
 
 # Starlette tries routes in order with a regex each: the trading calls come first
@@ -69,6 +70,7 @@ def create_app(config: GatewayConfig) -> Starlette:
         try:
             await follower.start()
             gateway.follower = follower
+            settle()
             yield
         finally:
             gateway.follower = None

@@ -125,7 +125,7 @@ class History:
                 remaining=r.remaining_quantity,
                 reject_reason=0 if r.reject_reason is None else _reason(r.reject_reason),
                 updated=r.updated_at,
-                executions=fills[r.order_id],
+                executions=tuple(fills[r.order_id]),
             )
             for r in rows
         ]

@@ -78,7 +78,6 @@ def _duplicate(gateway: Gateway, event: DuplicateOrder) -> OrderView:
         filled=event.cum_quantity,
         remaining=event.leaves_quantity,
         reject_reason=event.reject_reason,
-        executions=[],
     )
 
 

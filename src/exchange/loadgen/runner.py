@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 from tqdm import tqdm  # type: ignore[import-untyped]
 
+from exchange.heap import quiet, settle
 from exchange.loadgen import processes, scrape, summary
 from exchange.loadgen.direct import DirectOpener
 from exchange.loadgen.fix_driver import connect_all, drive_fix
@@ -182,29 +183,31 @@ async def bench(
                    mininterval=0.5, desc=f"{config.protocol} {config.rate:g}/s")  # fmt: skip
         done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
         extra: dict[str, Any] = {}
-        try:
-            say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
-            if config.protocol == "fix":
-                stats = DriveStats()
-                sessions = await connect_all(
-                    fix_host, fix_port, population.users, recorder, stats, done
-                )
-                try:
-                    await drive_fix(sessions, plan, stats, timeout=config.timeout)
-                    await asyncio.sleep(0.5)  # the last fills of resting orders
-                finally:
-                    fix_fills = [s.fills for s in sessions]
-                    for fix_session in sessions:
-                        await fix_session.close()
-                extra["fix_fills_received"] = sum(fix_fills)
-                extra["fix_users_with_fills"] = sum(1 for f in fix_fills if f)
-            else:
-                stats = await drive_rest(
-                    base, plan, population.users, recorder, connections=config.connections,
-                    timeout=config.timeout, done=done,
-                )  # fmt: skip
-        finally:
-            bar.close()
+        settle()  # the plan and the users out of the collector's way (exchange.heap)
+        with quiet():  # the generator's own pauses are not the exchange's latency
+            try:
+                say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
+                if config.protocol == "fix":
+                    stats = DriveStats()
+                    sessions = await connect_all(
+                        fix_host, fix_port, population.users, recorder, stats, done
+                    )
+                    try:
+                        await drive_fix(sessions, plan, stats, timeout=config.timeout)
+                        await asyncio.sleep(0.5)  # the last fills of resting orders
+                    finally:
+                        fix_fills = [s.fills for s in sessions]
+                        for fix_session in sessions:
+                            await fix_session.close()
+                    extra["fix_fills_received"] = sum(fix_fills)
+                    extra["fix_users_with_fills"] = sum(1 for f in fix_fills if f)
+                else:
+                    stats = await drive_rest(
+                        base, plan, population.users, recorder, connections=config.connections,
+                        timeout=config.timeout, done=done,
+                    )  # fmt: skip
+            finally:
+                bar.close()
         if streams is not None:
             await streams.settle()
         metrics_after = await scrape.scrape(base)

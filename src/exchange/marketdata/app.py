@@ -28,6 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from exchange.engine.feed import BatchFeed
+from exchange.heap import settle
 from exchange.marketdata import render
 from exchange.marketdata.access import AccessLists
 from exchange.marketdata.books import MarketBooks, SymbolBook
@@ -269,6 +270,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
         try:
             await hub.start()
             md.hub = hub
+            settle()
             yield
         finally:
             md.hub = None
