@@ -10,6 +10,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from exchange.gateway import create_app
+from exchange.gateway.history import MAX_TIME_MS
 from exchange.reporter.service import Reporter
 from exchange.reporter.store import ReportStore
 from tests.engine.test_server import EngineProcess
@@ -88,3 +89,11 @@ def test_executions_and_order_history_paged_and_private(
         assert client.get("/v1/orders?status=weird", headers=buyer.headers).status_code == 422
         assert client.get("/v1/execution?cursor=x", headers=buyer.headers).status_code == 422
         assert client.get("/v1/execution?orderId=0", headers=buyer.headers).status_code == 422
+        # The latest time that still fits the database in nanoseconds; one past it is refused.
+        last = client.get(f"/v1/orders?status=all&endTime={MAX_TIME_MS}", headers=buyer.headers)
+        assert last.status_code == 200 and len(last.json()["orders"]) == 6
+        past = client.get(f"/v1/orders?endTime={MAX_TIME_MS + 1}", headers=buyer.headers)
+        assert past.status_code == 422  # it was a 500: an integer overflow in the database
+        assert (
+            client.get(f"/v1/execution?startTime={2**62}", headers=buyer.headers).status_code == 422
+        )

@@ -6,6 +6,7 @@ cannot drift from what the gateway accepts.
 
 from typing import Any
 
+from exchange.gateway.history import MAX_TIME_MS
 from exchange.gateway.openapi import Operation, QueryParam, build_openapi, openapi_json
 from exchange.gateway.schemas import (
     AccountOut,
@@ -35,12 +36,13 @@ _ACCOUNT = QueryParam(
     description="The account to act for, when the credential has several",
 )
 _ENGINE = (503,)
+_TIME_MS = {"type": "integer", "minimum": 0, "maximum": MAX_TIME_MS}
 ORDER_STATUSES = (
     "open", "all", "new", "partially_filled", "filled", "canceled", "rejected", "expired",
 )  # fmt: skip
 _WINDOW = (
-    QueryParam("startTime", {"type": "integer", "minimum": 0}, description="epoch ms"),
-    QueryParam("endTime", {"type": "integer", "minimum": 0}, description="epoch ms, inclusive"),
+    QueryParam("startTime", _TIME_MS, description="epoch ms"),
+    QueryParam("endTime", _TIME_MS, description="epoch ms, inclusive"),
     QueryParam(
         "cursor",
         {"type": "string", "pattern": "^[0-9]{1,18}$"},

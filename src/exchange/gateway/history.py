@@ -16,6 +16,8 @@ from exchange.engine.order_view import Execution, OrderView
 from exchange.reporter.schema import executions, orders
 
 NS_PER_MS = 1_000_000
+MAX_TIME_MS = (2**63 - 1) // NS_PER_MS - 1
+"""The latest startTime/endTime: in nanoseconds it still fits the database's 64-bit integer."""
 _SIDES = {"buy": Side.BUY, "sell": Side.SELL}
 _TYPES = {"limit": OrderType.LIMIT, "market": OrderType.MARKET}
 _TIFS = {t.name.lower(): t for t in TimeInForce}

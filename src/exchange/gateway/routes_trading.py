@@ -16,7 +16,7 @@ from exchange.core import CancelOrder, NewOrder, RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.order_view import OrderView, order_from_events
 from exchange.engine.protocol import Reply
-from exchange.gateway.history import Window
+from exchange.gateway.history import MAX_TIME_MS, Window
 from exchange.gateway.http import (
     authorize,
     choose_account,
@@ -186,8 +186,8 @@ def history_window(params: dict[str, str], account: int) -> Window:
     return Window(
         account,
         params.get("symbol"),
-        None if start is None else int_param(start, "startTime", 0, 0, top),
-        None if end is None else int_param(end, "endTime", 0, 0, top),
+        None if start is None else int_param(start, "startTime", 0, 0, MAX_TIME_MS),
+        None if end is None else int_param(end, "endTime", 0, 0, MAX_TIME_MS),
         int_param(params.get("cursor"), "cursor", 0, 0, top),
         int_param(params.get("limit"), "limit", 100, 1, 1000),
     )
