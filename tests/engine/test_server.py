@@ -102,6 +102,10 @@ def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_p
         reference = next(i for i in load_instruments() if i.symbol == "FOOLAD").reference_price
         reply = await client.submit(order(1, "sell-1", Side.SELL, reference))
         assert reply.seq > 0
+        # Where the command spent its time in the engine: queue, match, replicate (none), journal.
+        assert reply.stages is not None and len(reply.stages) == 4
+        queue, match, replicate, journal = reply.stages
+        assert queue >= 0 and match > 0 and replicate >= 0 and journal > 0
         price = 0
         for event in reply.events:
             if type(event) is OrderAccepted:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -111,6 +112,11 @@ def test_a_retry_with_the_same_client_order_id_returns_the_original(
     second = order(client, trader, price=REF - 200, quantity=5, clientOrderId="same")
     assert second == first
     assert len(client.get("/v1/orders", headers=trader.headers).json()["orders"]) == 1
+    # Each reply says where the command spent its time in the engine; /metrics has it by stage.
+    text = client.get("/metrics").text
+    for stage in ("queue", "match", "replicate", "journal"):
+        found = re.search(rf'engine_stage_seconds_count{{stage="{stage}"}} (\S+)', text)
+        assert found is not None and float(found.group(1)) >= 2, stage
 
 
 def test_every_order_rejection_reason_is_reported_with_its_code(

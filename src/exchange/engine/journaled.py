@@ -68,6 +68,8 @@ class JournaledCore:
         self.snapshots_kept = snapshots_kept
         self.replicate = replicate
         self.spent = False
+        self.stage_ns: tuple[int, int, int] = (0, 0, 0)
+        """The last batch's time (ns) in the core, in replication and in the journal."""
 
     @property
     def last_seq(self) -> int:
@@ -81,19 +83,24 @@ class JournaledCore:
         """As `process`, also returning the journal record's payload (to publish as is)."""
         if self.spent:
             raise NotReplicatedError("an earlier batch was not replicated; rebuild the state")
+        clock = time.perf_counter_ns
+        started = clock()
         first_seq, ts = self.sequencer.stamp(commands)
         apply = self.core.apply
         results = [apply(command, ts) for command in commands]
         batch = self.sequencer.seal(first_seq, ts, commands, results)
         payload = encode_batch(batch)
+        matched = clock()
         if self.replicate is not None:
             try:
                 self.replicate(first_seq, len(commands), payload)
             except Exception as error:
                 self.spent = True
                 raise NotReplicatedError(f"batch at seq {first_seq} not replicated") from error
+        replicated = clock()
         self.writer.append(first_seq, len(commands), payload)
         self.writer.flush()
+        self.stage_ns = (matched - started, replicated - matched, clock() - replicated)
         return batch, payload
 
     def snapshot(self, *, fork: bool = True) -> bool:

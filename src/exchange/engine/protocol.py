@@ -34,6 +34,14 @@ class Reply(msgspec.Struct, array_like=True):
     """Why the request could not be decoded; the command was not sequenced."""
     state: AccountState | None = None
     """The answer to a query (None: no such account)."""
+    stages: tuple[int, int, int, int] | None = None
+    """Where the command spent its time in the engine, in ns (`STAGES`); None for a query."""
+
+
+STAGES: Final = ("queue", "match", "replicate", "journal")
+"""queue: from the engine reading the request to its batch starting; match: the batch
+through the core (stamp, apply, encode); replicate: the cluster's quorum write (0 alone);
+journal: the batch's write (and fsync, by policy) to the local journal."""
 
 
 request_encoder = msgspec.msgpack.Encoder()

@@ -36,6 +36,9 @@ from exchange.refdata import load_instruments
 
 log = logging.getLogger(__name__)
 
+Sender = tuple[bytes, int, int]
+"""Who sent a command: ROUTER identity, request id, when it was read (perf_counter_ns)."""
+
 
 @dataclass
 class EngineConfig:
@@ -107,15 +110,18 @@ class EngineServer:
         self._last_session_check = now
         return session_commands(self.calendar, datetime.now(UTC), self.engine.core)
 
-    def _run_batch(self, commands: list[Command], senders: list[tuple[bytes, int] | None]) -> None:
+    def _run_batch(self, commands: list[Command], senders: list[Sender | None]) -> None:
+        started = time.perf_counter_ns()
         batch, payload = self.engine.process_encoded(commands)
+        match, replicate, journal = self.engine.stage_ns
         event_seq = batch.first_event_seq
         send = self.router.send_multipart
         for index, events in enumerate(batch.events):
             sender = senders[index] if index < len(senders) else None
             if sender is not None:
-                identity, request_id = sender
-                reply = Reply(request_id, batch.first_seq + index, event_seq, events)
+                identity, request_id, received = sender
+                stages = (started - received, match, replicate, journal)
+                reply = Reply(request_id, batch.first_seq + index, event_seq, events, stages=stages)
                 send([identity, reply_encoder.encode(reply)], copy=False)
             event_seq += len(events)
         self.publisher.send_multipart([TOPIC_BATCH, payload], copy=False)
@@ -149,6 +155,7 @@ class EngineServer:
         poller.register(self.router, zmq.POLLIN)
         router = self.router
         max_batch = self.config.max_batch
+        clock = time.perf_counter_ns
         log.info(
             "engine up at seq %d: requests on %s, batches on %s",
             self.engine.last_seq,
@@ -161,7 +168,7 @@ class EngineServer:
                 self.stepped_down = True
                 return
             commands: list[Command] = self._session()
-            senders: list[tuple[bytes, int] | None] = [None] * len(commands)
+            senders: list[Sender | None] = [None] * len(commands)
             if not commands and not poller.poll(50):
                 continue
             while len(commands) < max_batch:
@@ -183,7 +190,7 @@ class EngineServer:
                     router.send_multipart([identity, reply_encoder.encode(reply)])
                     continue
                 commands.append(command)  # type: ignore[arg-type]
-                senders.append((identity, request.request_id))
+                senders.append((identity, request.request_id, clock()))
             if not commands:
                 continue
             if self.leading is not None and not self.leading():

@@ -2,8 +2,11 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from exchange.engine.protocol import STAGES
+
 _LATENCY_BUCKETS = (
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
 
 
@@ -27,6 +30,15 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        stage = Histogram(
+            "engine_stage_seconds",
+            "Where commands spent their time inside the engine, as it reports in each reply",
+            ["stage"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.engine_stages = [stage.labels(name) for name in STAGES]
+        """One child per stage, bound once (labels() per request costs more than observe)."""
         self.rate_limited = Counter(
             "gateway_rate_limited", "Requests refused with 429", ["limit"], registry=r
         )

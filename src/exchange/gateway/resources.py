@@ -130,6 +130,9 @@ class Gateway:
         finally:
             self.metrics.engine_resends.set(engine.resends)
         self.metrics.engine_latency.observe(time.perf_counter() - started)
+        if reply.stages is not None:
+            for histogram, ns in zip(self.metrics.engine_stages, reply.stages, strict=True):
+                histogram.observe(ns / 1e9)
         if reply.error:
             raise ApiError(422, f"the engine refused the request: {reply.error}")
         if account:
