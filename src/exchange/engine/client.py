@@ -13,6 +13,10 @@ leader and, after a takeover, the new one. (With one engine, requests
 queue for it while it restarts, which makes a takeover on one machine
 faster.) Sending never waits: a request that could not be sent is sent
 again at the next timeout.
+
+Timeouts are kept by one sweeper task that looks at the requests in flight
+every `timeout / 4`, not by a timer per request: a timer, a shield and a
+wait_for per request cost the gateway about 4 % of its CPU under load.
 """
 
 import asyncio
@@ -20,7 +24,7 @@ import contextlib
 import itertools
 import logging
 import os
-from typing import Final
+from typing import Any, Final
 
 import msgspec
 import zmq
@@ -47,6 +51,23 @@ class EngineUnavailableError(Exception):
 
 class EngineBusyError(EngineUnavailableError):
     """`max_in_flight` requests are already waiting: refused at once, never queued."""
+
+
+def _retrieve(future: "asyncio.Future[Any]") -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class _InFlight:
+    """A request waiting for its reply: what it sent, and when to resend or give up."""
+
+    __slots__ = ("frame", "future", "give_up", "resend_at")
+
+    def __init__(self, frame: bytes, future: "asyncio.Future[Reply]", now: float) -> None:
+        self.frame = frame
+        self.future = future
+        self.resend_at = now
+        self.give_up = now
 
 
 class EngineClient:
@@ -76,11 +97,11 @@ class EngineClient:
             self.socket.connect(address)
         # Request ids are unique per client process and start: pid + a counter.
         self._ids = itertools.count((os.getpid() << 32) + 1)
-        self._pending: dict[int, asyncio.Future[Reply]] = {}
-        self._frames: dict[int, bytes] = {}
-        """What each pending request sent: sent again when a (new) leader connects."""
+        self._pending: dict[int, _InFlight] = {}
+        """Requests in flight by id; what each sent is sent again when a (new) leader connects."""
         self.max_in_flight = max_in_flight
         self._reader: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.resends = 0
         """Requests sent again after a timeout (a gauge of engine restarts and stalls)."""
 
@@ -92,14 +113,48 @@ class EngineClient:
             except msgspec.DecodeError:
                 log.warning("undecodable reply from %s dropped", self.endpoint)
                 continue
-            future = self._pending.get(reply.request_id)
-            if future is not None and not future.done():
-                future.set_result(reply)
+            waiting = self._pending.get(reply.request_id)
+            if waiting is not None and not waiting.future.done():
+                waiting.future.set_result(reply)
+
+    async def _sweep(self) -> None:
+        """Resend what is unanswered after `timeout`; fail what is unanswered at `deadline`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.timeout / 4)
+            now = loop.time()
+            for waiting in list(self._pending.values()):
+                if waiting.future.done():
+                    continue
+                if now >= waiting.give_up:
+                    waiting.future.set_exception(
+                        EngineUnavailableError(
+                            f"no answer from {self.endpoint} in {self.deadline} s"
+                        )
+                    )
+                elif now >= waiting.resend_at:
+                    self.resends += 1
+                    waiting.resend_at = now + self.timeout
+                    self._send(waiting.frame)
+
+    def _send(self, frame: bytes) -> None:
+        """Never wait to send: with no engine connected, the sweeper sends it again.
+
+        A non-blocking send on the asyncio socket completes at once; a refusal
+        (zmq.Again) is left in the returned future, which is read here so that
+        it is not reported as never retrieved.
+        """
+        sent = asyncio.ensure_future(self.socket.send(frame, flags=zmq.NOBLOCK))
+        if sent.done():
+            sent.exception()
+        else:
+            sent.add_done_callback(_retrieve)
 
     def _ensure_reader(self) -> None:
         if self._reader is None:
             loop = asyncio.get_running_loop()
             self._reader = loop.create_task(self._read())
+            self._sweeper = loop.create_task(self._sweep())
             if self._cluster:
                 self._monitor = self.socket.get_monitor_socket(zmq.EVENT_CONNECTED)
                 self._watcher = loop.create_task(self._resend_on_connect())
@@ -109,9 +164,8 @@ class EngineClient:
         assert self._monitor is not None
         while True:
             await self._monitor.recv_multipart()
-            for frame in list(self._frames.values()):
-                with contextlib.suppress(zmq.Again):
-                    await self.socket.send(frame, flags=zmq.NOBLOCK)
+            for waiting in list(self._pending.values()):
+                self._send(waiting.frame)
 
     async def submit(self, command: Command) -> Reply:
         """Send `command` and return the engine's reply once the command is durable."""
@@ -126,34 +180,21 @@ class EngineClient:
         request_id = next(self._ids)
         frame = request_encoder.encode(Request(request_id, command))
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Reply] = loop.create_future()
         if len(self._pending) >= self.max_in_flight:
             raise EngineBusyError(f"{self.max_in_flight} requests already in flight")
-        self._pending[request_id] = future
-        self._frames[request_id] = frame
+        now = loop.time()
+        waiting = _InFlight(frame, loop.create_future(), now)
+        waiting.resend_at = now + self.timeout
+        waiting.give_up = now + self.deadline
+        self._pending[request_id] = waiting
         try:
-            give_up = loop.time() + self.deadline
-            while True:
-                # Never wait to send: with no engine connected, the retry loop waits.
-                with contextlib.suppress(zmq.Again):
-                    await self.socket.send(frame, flags=zmq.NOBLOCK)
-                remaining = give_up - loop.time()
-                try:
-                    return await asyncio.wait_for(
-                        asyncio.shield(future), min(self.timeout, max(remaining, 0.001))
-                    )
-                except TimeoutError:
-                    if loop.time() >= give_up:
-                        raise EngineUnavailableError(
-                            f"no answer from {self.endpoint} in {self.deadline} s"
-                        ) from None
-                    self.resends += 1
+            self._send(frame)
+            return await waiting.future
         finally:
             del self._pending[request_id]
-            del self._frames[request_id]
 
     async def close(self) -> None:
-        for task in (self._reader, self._watcher):
+        for task in (self._reader, self._sweeper, self._watcher):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

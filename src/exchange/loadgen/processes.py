@@ -4,7 +4,8 @@ The processes are the real ones (`python -m exchange engine|gateway|fix`)
 on free loopback ports and a data directory of their own, with the calendar
 always open and the gateway's rate limits raised, since one load generator
 on one address is many users here, not an abuser. Their RSS is read from
-/proc, for memory per connected user.
+/proc, for memory per connected user, and their CPU time, for the cost of
+a request in CPU (steadier than wall-clock time on a shared machine).
 """
 
 from __future__ import annotations
@@ -117,3 +118,14 @@ def rss_bytes(pid: int | None) -> int | None:
     except OSError:
         return None
     return None
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process has used so far (Linux /proc), or None."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

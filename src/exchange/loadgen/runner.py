@@ -121,6 +121,18 @@ def _memory(before: int | None, after: int | None, connected: int) -> dict[str, 
     return out
 
 
+def _cpu_per_request(
+    pids: dict[str, int | None], before: dict[str, float | None], answered: int
+) -> dict[str, float]:
+    """Each exchange process's CPU time over the run, per request answered, in µs."""
+    out = {}
+    for name, pid in pids.items():
+        start, end = before.get(name), processes.cpu_seconds(pid)
+        if start is not None and end is not None and answered:
+            out[name] = round((end - start) / answered * 1e6, 1)
+    return out
+
+
 async def bench(
     config: BenchConfig, spawned: processes.Spawned | None
 ) -> tuple[dict[str, Any], Recorder]:
@@ -184,6 +196,12 @@ async def bench(
         done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
         extra: dict[str, Any] = {}
         settle()  # the plan and the users out of the collector's way (exchange.heap)
+        watched = (
+            {name: spawned.pid(name) for name in ("gateway", "engine", "fix")} if spawned else {}
+        )
+        if gateway_pid is not None:
+            watched["gateway"] = gateway_pid
+        cpu_before = {name: processes.cpu_seconds(pid) for name, pid in watched.items()}
         with quiet():  # the generator's own pauses are not the exchange's latency
             try:
                 say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
@@ -210,6 +228,7 @@ async def bench(
                 bar.close()
         if streams is not None:
             await streams.settle()
+        extra["cpu_us_per_request"] = _cpu_per_request(watched, cpu_before, stats.answered)
         metrics_after = await scrape.scrape(base)
         rss_end = processes.rss_bytes(gateway_pid)
         if streams is not None:
