@@ -6,6 +6,7 @@ Under CI=true a missing PostgreSQL is a failure, never a skip.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -101,3 +102,28 @@ def test_broker_and_configured_admin_credentials(store: AccountStore) -> None:
     store.create_credential(scopes, client_id="admin", secret="another")  # already exists
     admin = store.authenticate("admin", "configured-secret-1")
     assert admin is not None and admin.scopes == scopes and admin.accounts == ()
+
+
+def test_concurrent_approvals_logins_and_applications_all_succeed(store: AccountStore) -> None:
+    """Officers approve while customers log in and apply: no "database is locked" on SQLite."""
+    ids = [store.submit(applicant(100 + n), today=TODAY, sanctions=SANCTIONS)[0] for n in range(31)]
+    first = store.approve(ids.pop(), officer="compliance-1")
+
+    def approve(application_id: int) -> bool:
+        issued = store.approve(application_id, officer="compliance-1")
+        return store.authenticate(issued.client_id, issued.client_secret) is not None
+
+    def log_in(_: int) -> bool:
+        return store.authenticate(first.client_id, first.client_secret) is not None
+
+    def apply(n: int) -> bool:
+        return store.submit(applicant(200 + n), today=TODAY, sanctions=SANCTIONS)[0] > 0
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        results = [
+            *pool.map(approve, ids),
+            *pool.map(log_in, range(6)),
+            *pool.map(apply, range(6)),
+        ]
+    assert results == [True] * (len(ids) + 12)
+    assert len(store.applications(KycStatus.APPROVED)) == 31
