@@ -1,4 +1,4 @@
-"""EngineClient's timeouts: a request unanswered after `timeout` is sent again, at `deadline` it fails."""
+"""EngineClient: unanswered after `timeout`, a request is sent again; at `deadline` it fails."""
 
 from __future__ import annotations
 

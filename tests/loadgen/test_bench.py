@@ -46,8 +46,14 @@ def test_rest_run_with_users_opened_through_the_api(tmp_path: Path) -> None:
     assert result["protocol"] == "rest"
     assert result["planned"] == result["orders_sent"]
     assert result["mix"]["cancel"] > 0 and result["mix"]["passive"] > 0
-    assert result["exchange_metrics"]["gateway_engine_round_trip_seconds"]["count"] > 0
+    metrics = result["exchange_metrics"]
+    assert metrics["gateway_engine_round_trip_seconds"]["count"] > 0
+    # The engine's own stages, as it reports them in every reply.
+    for stage in ("queue", "match", "replicate", "journal"):
+        assert metrics[f"engine_stage_seconds,stage={stage}"]["count"] >= result["orders_sent"]
     assert result["memory"]["gateway_bytes_per_stream"] != 0
+    assert set(result["cpu_us_per_request"]) == {"gateway", "engine"}
+    assert all(us > 0 for us in result["cpu_us_per_request"].values())
     written = json.loads((tmp_path / "loadgen-rest.json").read_text())
     assert written["per_second"]["market"]
     assert (tmp_path / "loadgen-rest.png").stat().st_size > 0
