@@ -31,6 +31,18 @@ def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _children(pid: int) -> list[str]:
+    """The command lines of a process's live children (what did not stop)."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    out = []
+    for child in found.stdout.split():
+        try:
+            out.append(Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ").strip())
+        except OSError:
+            continue
+    return out
+
+
 def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Path) -> None:
     data = tmp_path / "var"
     requests, batches, port, md_port, fix_port = free_ports(5)
@@ -114,6 +126,12 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
             fix.close()
     finally:
         with_gateway.send_signal(2)  # Ctrl-C
-        assert with_gateway.wait(timeout=60) == 0
+        try:
+            assert with_gateway.wait(timeout=60) == 0
+        except subprocess.TimeoutExpired:
+            alive = _children(with_gateway.pid)
+            subprocess.run(["pkill", "-KILL", "-P", str(with_gateway.pid)], check=False)
+            with_gateway.kill()
+            raise AssertionError(f"still running 60 s after Ctrl-C: {alive}") from None
     reconciled = run(data, "reconcile", "--data-dir", str(data))
     assert reconciled.returncode == 0, reconciled.stdout

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -204,6 +204,11 @@ async def drive(
     return counts
 
 
+def _log(root: Path, name: str) -> IO[bytes]:
+    """A quiet process's stderr: `<data dir>/<name>.log`, not the console, and not lost."""
+    return open(root / f"{name}.log", "ab")  # the child holds it; ours closes at exit
+
+
 def run_demo(
     root: Path,
     *,
@@ -242,12 +247,12 @@ def run_demo(
     public = f"http://127.0.0.1:{marketdata_port}"
     reporter = subprocess.Popen(
         [sys.executable, "-m", "exchange", "reporter", "--data-dir", str(root)],
-        stderr=subprocess.DEVNULL,
+        stderr=_log(root, "reporter"),
     )  # fmt: skip
     fix = subprocess.Popen(
         [sys.executable, "-m", "exchange", "fix", "--data-dir", str(root),
          "--port", str(fix_port), "--engine", endpoint, "--publish", publish],
-        stderr=subprocess.DEVNULL,
+        stderr=_log(root, "fix"),
     )  # fmt: skip
     processes = [marketdata, gateway, fix, reporter, engine]
     standby: subprocess.Popen[bytes] | None = None
@@ -272,7 +277,7 @@ def run_demo(
         standby = subprocess.Popen(
             [sys.executable, "-m", "exchange", "standby", "--data-dir", str(root),
              "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
-            stderr=subprocess.DEVNULL,
+            stderr=_log(root, "standby"),
         )  # fmt: skip
         processes.insert(-1, standby)  # stopped before the engine, or it would take over
         print(f"demo credentials ({path}):", flush=True)
@@ -312,6 +317,9 @@ def run_demo(
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
+                what = process.args[3] if isinstance(process.args, list) else process.args
+                print(f"exchange run: {what!s} (pid {process.pid}) did not stop in 30 s "
+                      "after SIGTERM: killed", file=sys.stderr, flush=True)  # fmt: skip
                 process.kill()
                 process.wait()
     return 0 if all(p.returncode in (0, -signal.SIGTERM) for p in processes) else 1

@@ -194,6 +194,10 @@ class EngineClient:
             del self._pending[request_id]
 
     async def close(self) -> None:
+        """Stop; whoever still waits for a reply gets EngineUnavailableError, not silence."""
+        for waiting in self._pending.values():
+            if not waiting.future.done():
+                waiting.future.set_exception(EngineUnavailableError("the engine client closed"))
         for task in (self._reader, self._sweeper, self._watcher):
             if task is not None:
                 task.cancel()
