@@ -209,6 +209,22 @@ def _log(root: Path, name: str) -> IO[bytes]:
     return open(root / f"{name}.log", "ab")  # the child holds it; ours closes at exit
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both stop everything in order.
+
+    SIGINT is set explicitly: a shell that starts a command in the
+    background leaves it ignoring SIGINT, and then Ctrl-C (or a supervisor's
+    SIGINT) would do nothing. Without a handler, SIGTERM would end this
+    process alone and leave the engine and the services running.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def run_demo(
     root: Path,
     *,
@@ -221,6 +237,7 @@ def run_demo(
     marketdata_port: int = MARKETDATA_PORT,
     fix_port: int = FIX_PORT,
 ) -> int:
+    _stop_on_signals()
     root.mkdir(parents=True, exist_ok=True)
     path = root / "demo-credentials.json"
     admin_entry = admin_credential(path)
@@ -310,6 +327,8 @@ def run_demo(
     except KeyboardInterrupt:
         pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # one stop at a time: no second interrupt
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         # The standby before the engine (or it would take over), the engine last.
         for process in processes:
             if process.poll() is None:
