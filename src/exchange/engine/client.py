@@ -16,7 +16,8 @@ again at the next timeout.
 
 Timeouts are kept by one sweeper task that looks at the requests in flight
 every `timeout / 4`, not by a timer per request: a timer, a shield and a
-wait_for per request cost the gateway about 4 % of its CPU under load.
+wait_for per request showed in the gateway's profile under load (about 3 %),
+and one task does the same for all of them.
 """
 
 import asyncio
@@ -63,11 +64,13 @@ class _InFlight:
 
     __slots__ = ("frame", "future", "give_up", "resend_at")
 
-    def __init__(self, frame: bytes, future: "asyncio.Future[Reply]", now: float) -> None:
+    def __init__(
+        self, frame: bytes, future: "asyncio.Future[Reply]", resend_at: float, give_up: float
+    ) -> None:
         self.frame = frame
         self.future = future
-        self.resend_at = now
-        self.give_up = now
+        self.resend_at = resend_at
+        self.give_up = give_up
 
 
 class EngineClient:
@@ -183,9 +186,7 @@ class EngineClient:
         if len(self._pending) >= self.max_in_flight:
             raise EngineBusyError(f"{self.max_in_flight} requests already in flight")
         now = loop.time()
-        waiting = _InFlight(frame, loop.create_future(), now)
-        waiting.resend_at = now + self.timeout
-        waiting.give_up = now + self.deadline
+        waiting = _InFlight(frame, loop.create_future(), now + self.timeout, now + self.deadline)
         self._pending[request_id] = waiting
         try:
             self._send(frame)

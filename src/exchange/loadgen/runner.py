@@ -29,7 +29,15 @@ from exchange.loadgen import processes, scrape, summary
 from exchange.loadgen.direct import DirectOpener
 from exchange.loadgen.fix_driver import connect_all, drive_fix
 from exchange.loadgen.histograms import Recorder
-from exchange.loadgen.plan import Kind, Mix, PlanConfig, Symbol, build_plan, maker_orders
+from exchange.loadgen.plan import (
+    Arrival,
+    Kind,
+    Mix,
+    PlanConfig,
+    Symbol,
+    build_plan,
+    maker_orders,
+)
 from exchange.loadgen.rest_driver import DriveStats, drive_rest
 from exchange.loadgen.streams import Streams
 from exchange.loadgen.users import (
@@ -121,6 +129,25 @@ def _memory(before: int | None, after: int | None, connected: int) -> dict[str, 
     return out
 
 
+async def _drive_fix(
+    config: BenchConfig, acceptor: tuple[str, int], plan: list[Arrival], users: list[User],
+    recorder: Recorder, done: Callable[[], None], extra: dict[str, Any],
+) -> DriveStats:  # fmt: skip
+    """One FIX session per user, the plan through them; fills counted per session into `extra`."""
+    stats = DriveStats()
+    sessions = await connect_all(*acceptor, users, recorder, stats, done)
+    try:
+        await drive_fix(sessions, plan, stats, timeout=config.timeout)
+        await asyncio.sleep(0.5)  # the last fills of resting orders
+    finally:
+        fix_fills = [s.fills for s in sessions]
+        for session in sessions:
+            await session.close()
+    extra["fix_fills_received"] = sum(fix_fills)
+    extra["fix_users_with_fills"] = sum(1 for f in fix_fills if f)
+    return stats
+
+
 def _cpu_per_request(
     pids: dict[str, int | None], before: dict[str, float | None], answered: int
 ) -> dict[str, float]:
@@ -202,23 +229,13 @@ async def bench(
         if gateway_pid is not None:
             watched["gateway"] = gateway_pid
         cpu_before = {name: processes.cpu_seconds(pid) for name, pid in watched.items()}
+        say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
         with quiet():  # the generator's own pauses are not the exchange's latency
             try:
-                say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
                 if config.protocol == "fix":
-                    stats = DriveStats()
-                    sessions = await connect_all(
-                        fix_host, fix_port, population.users, recorder, stats, done
+                    stats = await _drive_fix(
+                        config, (fix_host, fix_port), plan, population.users, recorder, done, extra
                     )
-                    try:
-                        await drive_fix(sessions, plan, stats, timeout=config.timeout)
-                        await asyncio.sleep(0.5)  # the last fills of resting orders
-                    finally:
-                        fix_fills = [s.fills for s in sessions]
-                        for fix_session in sessions:
-                            await fix_session.close()
-                    extra["fix_fills_received"] = sum(fix_fills)
-                    extra["fix_users_with_fills"] = sum(1 for f in fix_fills if f)
                 else:
                     stats = await drive_rest(
                         base, plan, population.users, recorder, connections=config.connections,
