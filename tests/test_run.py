@@ -135,3 +135,37 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
             raise AssertionError(f"still running 60 s after Ctrl-C: {alive}") from None
     reconciled = run(data, "reconcile", "--data-dir", str(data))
     assert reconciled.returncode == 0, reconciled.stdout
+
+
+def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
+    """A supervisor's SIGTERM stops the services and the engine too, not `exchange run` alone."""
+    requests, batches, port, md_port, fix_port = free_ports(5)
+    started = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "run", "--data-dir", str(tmp_path / "var"),
+         "--endpoint", f"tcp://127.0.0.1:{requests}", "--publish", f"tcp://127.0.0.1:{batches}",
+         "--port", str(port), "--marketdata-port", str(md_port), "--fix-port", str(fix_port),
+         "--orders", "10"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    children: list[str] = []
+    try:
+        assert started.stdout is not None
+        for line in started.stdout:
+            if line.startswith("Ctrl-C stops it"):
+                break
+        children = subprocess.run(
+            ["pgrep", "-P", str(started.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+        assert len(children) == 6  # engine, gateway, market data, reporter, FIX, standby
+        started.terminate()
+        assert started.wait(timeout=60) == 0
+        for child in children:
+            assert (
+                not Path(f"/proc/{child}").exists()
+                or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]
+            )
+    finally:
+        if started.poll() is None:
+            started.kill()
+        for child in children:  # orphans, if the test failed
+            subprocess.run(["kill", "-KILL", child], capture_output=True, check=False)
