@@ -145,9 +145,8 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
          "--endpoint", f"tcp://127.0.0.1:{requests}", "--publish", f"tcp://127.0.0.1:{batches}",
          "--port", str(port), "--marketdata-port", str(md_port), "--fix-port", str(fix_port),
          "--orders", "10"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=(tmp_path / "stderr").open("w"), text=True,
     )  # fmt: skip
-    children: list[str] = []
     try:
         assert started.stdout is not None
         for line in started.stdout:
@@ -158,7 +157,7 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
         ).stdout.split()
         assert len(children) == 6  # engine, gateway, market data, reporter, FIX, standby
         started.terminate()
-        assert started.wait(timeout=60) == 0
+        assert started.wait(timeout=60) == 0, (tmp_path / "stderr").read_text()[-3000:]
         for child in children:
             assert (
                 not Path(f"/proc/{child}").exists()
@@ -167,5 +166,6 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
     finally:
         if started.poll() is None:
             started.kill()
-        for child in children:  # orphans, if the test failed
-            subprocess.run(["kill", "-KILL", child], capture_output=True, check=False)
+        for orphan in _children(1):  # if the test failed: what it left, re-parented to init
+            if str(tmp_path) in orphan:
+                subprocess.run(["pkill", "-KILL", "-f", orphan], check=False)

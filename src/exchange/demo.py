@@ -209,6 +209,11 @@ def _log(root: Path, name: str) -> IO[bytes]:
     return open(root / f"{name}.log", "ab")  # the child holds it; ours closes at exit
 
 
+def _name(process: "subprocess.Popen[bytes]") -> str:
+    """`engine`, `gateway`, ...: the subcommand a child runs."""
+    return str(process.args[3]) if isinstance(process.args, list) else str(process.args)
+
+
 def _stop_on_signals() -> None:
     """Ctrl-C (SIGINT) and SIGTERM both stop everything in order.
 
@@ -336,9 +341,11 @@ def run_demo(
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                what = process.args[3] if isinstance(process.args, list) else process.args
-                print(f"exchange run: {what!s} (pid {process.pid}) did not stop in 30 s "
+                print(f"exchange run: {_name(process)} (pid {process.pid}) did not stop in 30 s "
                       "after SIGTERM: killed", file=sys.stderr, flush=True)  # fmt: skip
                 process.kill()
                 process.wait()
-    return 0 if all(p.returncode in (0, -signal.SIGTERM) for p in processes) else 1
+    failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM)]
+    for process in failed:
+        print(f"exchange run: {_name(process)} exited with {process.returncode}", file=sys.stderr)
+    return 1 if failed else 0
