@@ -13,6 +13,7 @@ reading that value back per report were 60 % of the FIX acceptor's time
 under load (bench/RESULTS.md).
 """
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,15 +39,17 @@ sent = sa.Table(
 )
 
 
-_BY_ID = sessions.c.comp_id == sa.bindparam("by_id")
-_SET_NEXT_IN = sessions.update().where(_BY_ID).values(next_in=sa.bindparam("v_next_in"))
-_SET_NEXT_OUT = sessions.update().where(_BY_ID).values(next_out=sa.bindparam("v_next_out"))
-_SET_NEXT_OUT_AND_EVENT = (
-    sessions.update()
-    .where(_BY_ID)
-    .values(next_out=sa.bindparam("v_next_out"), last_event=sa.bindparam("v_last_event"))
-)
 _KEEP_SENT = sent.insert()
+
+
+@functools.cache
+def _update(columns: tuple[str, ...]) -> sa.Update:
+    """UPDATE of these columns of one session, built once (bound as `by_id`, `v_<column>`)."""
+    return (
+        sessions.update()
+        .where(sessions.c.comp_id == sa.bindparam("by_id"))
+        .values({column: sa.bindparam(f"v_{column}") for column in columns})
+    )
 
 
 @dataclass(frozen=True)
@@ -74,9 +77,9 @@ class SessionStore:
         return (row.next_in, row.next_out) if row else (1, 1)
 
     def _upsert(self, conn: sa.Connection, comp_id: str, **values: int) -> None:
-        updated = conn.execute(
-            sessions.update().where(sessions.c.comp_id == comp_id).values(**values)
-        )
+        """Update the session's row (the usual case, a prepared statement), else insert it."""
+        parameters = {"by_id": comp_id, **{f"v_{column}": v for column, v in values.items()}}
+        updated = conn.execute(_update(tuple(sorted(values))), parameters)
         if updated.rowcount == 0:
             conn.execute(
                 sessions.insert().values(comp_id=comp_id, **{"next_in": 1, "next_out": 1, **values})
@@ -84,9 +87,7 @@ class SessionStore:
 
     def set_next_in(self, comp_id: str, next_in: int) -> None:
         with self.engine.begin() as conn:
-            done = conn.execute(_SET_NEXT_IN, {"by_id": comp_id, "v_next_in": next_in})
-            if done.rowcount == 0:
-                self._upsert(conn, comp_id, next_in=next_in)
+            self._upsert(conn, comp_id, next_in=next_in)
 
     def record_sent(
         self, comp_id: str, seq: int, msg_type: str, raw: bytes, last_event: int | None = None
@@ -101,16 +102,9 @@ class SessionStore:
                 _KEEP_SENT, {"comp_id": comp_id, "seq": seq, "msg_type": msg_type, "raw": raw}
             )
             if last_event is None:
-                done = conn.execute(_SET_NEXT_OUT, {"by_id": comp_id, "v_next_out": seq + 1})
-                if done.rowcount == 0:
-                    self._upsert(conn, comp_id, next_out=seq + 1)
+                self._upsert(conn, comp_id, next_out=seq + 1)
             else:
-                done = conn.execute(
-                    _SET_NEXT_OUT_AND_EVENT,
-                    {"by_id": comp_id, "v_next_out": seq + 1, "v_last_event": last_event},
-                )
-                if done.rowcount == 0:
-                    self._upsert(conn, comp_id, next_out=seq + 1, last_event=last_event)
+                self._upsert(conn, comp_id, next_out=seq + 1, last_event=last_event)
         if last_event is not None:
             self._last_event[comp_id] = last_event
 
