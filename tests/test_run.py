@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -31,11 +32,42 @@ def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _run_options(data: Path) -> tuple[list[str], int, int, int]:
+    """`exchange run` options on free ports; and the REST, market data and FIX ports."""
+    requests, batches, port, md_port, fix_port = free_ports(5)
+    options = [
+        *("--data-dir", str(data)),
+        *("--endpoint", f"tcp://127.0.0.1:{requests}"),
+        *("--publish", f"tcp://127.0.0.1:{batches}"),
+        *("--port", str(port)),
+        *("--marketdata-port", str(md_port)),
+        *("--fix-port", str(fix_port)),
+    ]
+    return options, port, md_port, fix_port
+
+
+def _start_run(options: list[str], ready: str, stderr: IO[str] | int) -> subprocess.Popen[str]:
+    """`exchange run` in the background, returned once it has printed a line starting `ready`."""
+    started = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "run", *options],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr, text=True,
+    )  # fmt: skip
+    assert started.stdout is not None
+    for line in started.stdout:
+        if line.startswith(ready):
+            break
+    return started
+
+
+def _child_pids(pid: int) -> list[str]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    return found.stdout.split()
+
+
 def _children(pid: int) -> list[str]:
     """The command lines of a process's live children (what did not stop)."""
-    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     out = []
-    for child in found.stdout.split():
+    for child in _child_pids(pid):
         try:
             out.append(Path(f"/proc/{child}/cmdline").read_text().replace("\0", " ").strip())
         except OSError:
@@ -45,16 +77,8 @@ def _children(pid: int) -> list[str]:
 
 def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Path) -> None:
     data = tmp_path / "var"
-    requests, batches, port, md_port, fix_port = free_ports(5)
-    options = [
-        *("--data-dir", str(data)),
-        *("--endpoint", f"tcp://127.0.0.1:{requests}"),
-        *("--publish", f"tcp://127.0.0.1:{batches}"),
-        *("--port", str(port)),
-        *("--marketdata-port", str(md_port)),
-        *("--fix-port", str(fix_port)),
-        *("--no-wait", "--orders", "400"),
-    ]
+    run_options, port, md_port, fix_port = _run_options(data)
+    options = [*run_options, "--no-wait", "--orders", "400"]
     first = run(data, "run", *options)
     assert first.returncode == 0, first.stderr
     assert "400 orders through the REST API" in first.stdout
@@ -80,15 +104,8 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
     assert after_second["trades"] > after_first["trades"]
     assert after_second["verified"] is True
     # The demo credentials work against a fresh start, as the README shows.
-    with_gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "run", *options[:-3]],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    with_gateway = _start_run(run_options, "exchange running", subprocess.DEVNULL)
     try:
-        assert with_gateway.stdout is not None
-        for line in with_gateway.stdout:
-            if line.startswith("exchange running"):
-                break
         trader = traders[0]
         login = httpx.post(
             f"http://127.0.0.1:{port}/v1/oauth/token",
@@ -139,22 +156,10 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
 
 def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
     """A supervisor's SIGTERM stops the services and the engine too, not `exchange run` alone."""
-    requests, batches, port, md_port, fix_port = free_ports(5)
-    started = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "run", "--data-dir", str(tmp_path / "var"),
-         "--endpoint", f"tcp://127.0.0.1:{requests}", "--publish", f"tcp://127.0.0.1:{batches}",
-         "--port", str(port), "--marketdata-port", str(md_port), "--fix-port", str(fix_port),
-         "--orders", "10"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=(tmp_path / "stderr").open("w"), text=True,
-    )  # fmt: skip
+    options = [*_run_options(tmp_path / "var")[0], "--orders", "10"]
+    started = _start_run(options, "Ctrl-C stops it", (tmp_path / "stderr").open("w"))
     try:
-        assert started.stdout is not None
-        for line in started.stdout:
-            if line.startswith("Ctrl-C stops it"):
-                break
-        children = subprocess.run(
-            ["pgrep", "-P", str(started.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
+        children = _child_pids(started.pid)
         assert len(children) == 6  # engine, gateway, market data, reporter, FIX, standby
         started.terminate()
         assert started.wait(timeout=60) == 0, (tmp_path / "stderr").read_text()[-3000:]
