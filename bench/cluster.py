@@ -41,6 +41,7 @@ from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.journal import JournalReader
+from exchange.migrations import migrate_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = ("bench-admin", "bench-admin-secret")
@@ -147,6 +148,7 @@ def start_gateway(root: Path, cluster: LocalCluster) -> tuple[subprocess.Popen[b
     (port,) = free_ports(1)
     env = {**os.environ, "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
            "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}  # fmt: skip
+    migrate_data_dir(root)  # schemas before services
     process = subprocess.Popen(
         [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(root), "--port", str(port),
          "--engine", cluster.endpoints, "--publish", cluster.publishers,

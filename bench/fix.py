@@ -30,6 +30,7 @@ from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeI
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.codec import Framer, encode, parse
+from exchange.migrations import migrate_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = 5_430
@@ -141,6 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         data.mkdir()
+        migrate_data_dir(data)
         store = AccountStore(f"sqlite:///{data / 'accounts.db'}")
         creds = [
             store.create_credential(frozenset({"trade"}), (a,)) for a in range(1, args.sessions + 1)

@@ -38,6 +38,7 @@ import httpx
 
 from exchange.accounts import with_check_digit
 from exchange.engine.ports import free_ports
+from exchange.migrations import migrate_data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = ("bench-admin", "bench-admin-secret")
@@ -70,6 +71,7 @@ def start(data: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
         "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
         "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1],
     }
+    migrate_data_dir(data)  # schemas before services
     gateway = subprocess.Popen(
         [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(data), "--port", str(port),
          "--engine", engine_args[1], "--publish", publish,

@@ -35,6 +35,7 @@ from exchange.engine import JournaledCore
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.journal import JournalReader
+from exchange.migrations import REPORTS
 from exchange.reporter.service import Reporter
 from exchange.reporter.store import ReportStore
 
@@ -68,6 +69,7 @@ def drop_schema(url: str, schema: str) -> None:
 
 
 def catch_up(journal: Path, url: str, max_records: int) -> dict[str, float]:
+    REPORTS.upgrade(url)
     store = ReportStore(url)
     reporter = Reporter(journal, store, max_records=max_records)
     started = time.perf_counter()
@@ -130,7 +132,7 @@ def lag(url: str, rate: float, seconds: float) -> dict[str, float]:
              "--db-url", url],
             cwd=ROOT, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        ReportStore(url).close()  # migrated before sampling starts
+        REPORTS.upgrade(url)  # migrated before sampling starts
         store = sa.create_engine(url)
         head_seen: list[tuple[float, int]] = []
         lags: list[float] = []

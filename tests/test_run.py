@@ -89,7 +89,9 @@ def test_run_starts_everything_sets_up_demo_accounts_and_continues(tmp_path: Pat
     admin, *traders = credentials
     assert admin["scopes"] == ["admin", "compliance"] and admin["accountId"] is None
     assert all(set(t) == {"accountId", "clientId", "clientSecret", "scopes"} for t in traders)
-    assert admin["clientSecret"] in first.stdout  # printed for the newcomer
+    assert str(credentials_file) in first.stdout  # where the newcomer finds them
+    assert all(c["clientSecret"] not in first.stdout for c in credentials)  # never printed (L4)
+    assert "\nready: " in first.stdout
     after_first = json.loads(run(data, "replay", str(data)).stdout)
     assert after_first["instruments"] == 100 and after_first["accounts"] == 5
     assert after_first["session_open"] is True
@@ -174,3 +176,59 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
         for orphan in _children(1):  # if the test failed: what it left, re-parented to init
             if str(tmp_path) in orphan:
                 subprocess.run(["pkill", "-KILL", "-f", orphan], check=False)
+
+
+def test_twenty_fresh_starts_all_reach_ready(tmp_path: Path) -> None:
+    """Schemas before services: two services no longer race to create the same tables.
+
+    On 56b90ba about one start in seven died with `table accounts already exists`.
+    """
+    for attempt in range(20):
+        data = tmp_path / f"var{attempt}"
+        options = [*_run_options(data)[0], "--no-wait", "--orders", "0"]
+        started = run(data, "run", *options)
+        assert started.returncode == 0, f"start {attempt}: {started.stderr[-3000:]}"
+        assert "\nready: " in started.stdout, started.stdout
+
+
+def test_credentials_file_appears_only_when_its_accounts_can_trade(tmp_path: Path) -> None:
+    """A client that starts the moment demo-credentials.json appears can sell at once.
+
+    On 56b90ba the file was written as each account was opened, before its deposits,
+    so such a client got INSUFFICIENT_SHARES.
+    """
+    data = tmp_path / "var"
+    run_options, port, _, _ = _run_options(data)
+    started = subprocess.Popen(
+        [sys.executable, "-m", "exchange", "run", *run_options, "--orders", "200"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    credentials_file = data / "demo-credentials.json"
+    try:
+        deadline = time.monotonic() + 240
+        while not credentials_file.exists():
+            assert started.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        trader = next(c for c in json.loads(credentials_file.read_text()) if "trade" in c["scopes"])
+        login = httpx.post(
+            f"http://127.0.0.1:{port}/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": trader["clientId"],
+                  "client_secret": trader["clientSecret"]},
+        )  # fmt: skip
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        sold = httpx.post(
+            f"http://127.0.0.1:{port}/v1/order",
+            json={"symbol": "KHODRO", "side": "sell", "type": "limit", "price": 2_630,
+                  "quantity": 1_000, "timeInForce": "gtc"},
+            headers=headers,
+        )  # fmt: skip
+        assert sold.status_code == 200, sold.text
+        assert sold.json()["status"] in ("new", "partially_filled", "filled"), sold.json()
+    finally:
+        started.send_signal(2)  # Ctrl-C
+        try:
+            started.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            subprocess.run(["pkill", "-KILL", "-P", str(started.pid)], check=False)
+            started.kill()

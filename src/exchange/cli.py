@@ -57,6 +57,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if state.mismatched_batches else 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring every database (accounts, FIX sessions, reports) to the newest schema; run it first."""
+    from exchange.migrations import data_dir_urls, migrate_all
+
+    root = _data_dir(args.data_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    defaults = data_dir_urls(root)
+    revisions = migrate_all(
+        accounts=args.db_url or os.environ.get("EXCHANGE_DB_URL") or defaults["accounts"],
+        fix=args.fix_db_url or defaults["fix"],
+        reports=args.report_db_url or os.environ.get("EXCHANGE_REPORT_DB") or defaults["reports"],
+    )
+    for name, revision in revisions.items():
+        print(f"{name}: at revision {revision}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the exchange on embedded defaults with demo accounts and demo traffic."""
     from exchange.demo import run_demo
@@ -464,6 +481,21 @@ def build_parser() -> argparse.ArgumentParser:
     reporter.add_argument("--max-records", type=int, default=2_000, help="records per transaction")
     reporter.add_argument("--exit-when-idle", action="store_true", help="stop once caught up")
     reporter.set_defaults(func=cmd_reporter)
+
+    migrate = sub.add_parser("migrate", help=cmd_migrate.__doc__)
+    migrate.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")
+    migrate.add_argument(
+        "--db-url",
+        help="the accounts database (default $EXCHANGE_DB_URL or <data dir>/accounts.db)",
+    )
+    migrate.add_argument(
+        "--fix-db-url", help="the FIX session store (default <data dir>/fix-sessions.db)"
+    )
+    migrate.add_argument(
+        "--report-db-url",
+        help="the reporter's database (default $EXCHANGE_REPORT_DB or <data dir>/reports.db)",
+    )
+    migrate.set_defaults(func=cmd_migrate)
 
     reconcile = sub.add_parser("reconcile", help=cmd_reconcile.__doc__)
     reconcile.add_argument("--data-dir", help="default $EXCHANGE_DATA_DIR or ./var")

@@ -29,6 +29,7 @@ from typing import IO, Any
 import httpx
 
 from exchange.accounts import with_check_digit
+from exchange.migrations import migrate_data_dir
 from exchange.readiness import wait_healthy, wait_listening
 from exchange.refdata import load_instruments
 
@@ -92,14 +93,14 @@ def _save(path: Path, credentials: list[dict[str, Any]]) -> None:
     os.replace(temporary, path)
 
 
-def admin_credential(path: Path) -> dict[str, Any]:
+def admin_credential(saved: list[dict[str, Any]]) -> dict[str, Any]:
     """The admin from the environment, else the one this data dir's demo made, else a new one."""
     client_id = os.environ.get("EXCHANGE_ADMIN_CLIENT_ID")
     secret = os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET")
     if client_id and secret:
         return {"accountId": None, "clientId": client_id, "clientSecret": secret,
                 "scopes": ["admin", "compliance"]}  # fmt: skip
-    for entry in _load(path):
+    for entry in saved:
         if "admin" in entry["scopes"]:
             return entry
     secret = secrets.token_urlsafe(24)
@@ -153,8 +154,11 @@ async def add_liquidity(api: Api, credentials: list[dict[str, Any]]) -> None:
             response.raise_for_status()
 
 
-async def setup(api: Api, path: Path, admin_entry: dict[str, Any]) -> list[dict[str, Any]]:
-    credentials = [e for e in _load(path) if "trade" in e["scopes"]]
+async def setup(
+    api: Api, progress: Path, admin_entry: dict[str, Any], saved: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Open the demo accounts that are missing (progress kept in `progress`) and fund them all."""
+    credentials = [e for e in saved if "trade" in e["scopes"]]
     admin = await api.login(admin_entry["clientId"], admin_entry["clientSecret"])
     n = len(credentials)
     while len(credentials) < DEMO_ACCOUNTS:
@@ -162,8 +166,7 @@ async def setup(api: Api, path: Path, admin_entry: dict[str, Any]) -> list[dict[
         opened = await _open_demo_account(api, admin, n)
         if opened is not None:
             credentials.append(opened)
-            _save(path, [admin_entry, *credentials])
-    _save(path, [admin_entry, *credentials])
+            _save(progress, [admin_entry, *credentials])  # a secret is shown only once
     for entry in credentials:
         await _fund(api, admin, entry["accountId"])
     return credentials
@@ -243,9 +246,16 @@ def run_demo(
     fix_port: int = FIX_PORT,
 ) -> int:
     _stop_on_signals()
-    root.mkdir(parents=True, exist_ok=True)
+    migrate_data_dir(root)  # schemas before services: no two services race to create tables
     path = root / "demo-credentials.json"
-    admin_entry = admin_credential(path)
+    progress = root / "demo-credentials.partial.json"
+    # The credentials file appears once, when its accounts are funded and the demo is done:
+    # whoever waits for it can trade at once. Until then the progress file keeps new secrets.
+    saved = _load(path) or _load(progress)
+    if saved:
+        _save(progress, saved)
+    path.unlink(missing_ok=True)
+    admin_entry = admin_credential(saved)
     base = f"http://127.0.0.1:{port}"
     engine = subprocess.Popen(
         [sys.executable, "-m", "exchange", "engine", "--data-dir", str(root),
@@ -279,14 +289,14 @@ def run_demo(
     processes = [marketdata, gateway, fix, reporter, engine]
     standby: subprocess.Popen[bytes] | None = None
     try:
-        wait_healthy(base, gateway)
-        wait_healthy(public, marketdata)
+        wait_healthy(base, gateway, path="/readyz")
+        wait_healthy(public, marketdata, path="/readyz")
         wait_listening(fix_port, fix)
 
         async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
             api = Api(base)
             try:
-                credentials = await setup(api, path, admin_entry)
+                credentials = await setup(api, progress, admin_entry, saved)
                 await add_liquidity(api, credentials)
                 started = time.perf_counter()
                 counts = await drive(api, credentials, orders, seed)
@@ -302,9 +312,11 @@ def run_demo(
             stderr=_log(root, "standby"),
         )  # fmt: skip
         processes.insert(-1, standby)  # stopped before the engine, or it would take over
-        print(f"demo credentials ({path}):", flush=True)
-        for entry in [admin_entry, *credentials]:
-            print(f"  {json.dumps(entry)}", flush=True)
+        _save(path, [admin_entry, *credentials])
+        progress.unlink(missing_ok=True)
+        print(f"demo credentials (client ids and secrets, owner-only): {path}", flush=True)
+        for entry in credentials:
+            print(f"  account {entry['accountId']}: clientId {entry['clientId']}", flush=True)
         summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
         print(
             f"demo: {orders} orders through the REST API in {elapsed:.1f} s: {summary}", flush=True
@@ -321,6 +333,9 @@ def run_demo(
             f"FIX 4.4 on 127.0.0.1:{fix_port}: SenderCompID = a clientId, TargetCompID = "
             "EXCHANGE, Password (554) = its clientSecret",
             flush=True,
+        )
+        print(
+            f"ready: {base}/readyz and {public}/readyz answer 200, FIX accepts logons", flush=True
         )
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)

@@ -1,4 +1,4 @@
-"""Wait for a process we started to serve: its /healthz answers, or its port accepts.
+"""Wait for a process we started to serve: its /readyz (or /healthz) answers, or its port accepts.
 
 Shared by the entry points that start the exchange's processes (`exchange
 run`, `exchange bench --spawn`). A process that exits while we wait is an
@@ -12,13 +12,16 @@ import time
 import httpx
 
 
-def wait_healthy(base: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def wait_healthy(
+    base: str, process: subprocess.Popen[bytes], seconds: float = 60, path: str = "/healthz"
+) -> None:
+    """Until `base + path` answers 200 (`/readyz`: the service can serve, not only runs)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{base} exited with {process.returncode}")
         try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{base}{path}", timeout=2).status_code == 200:
                 return
         except httpx.TransportError:
             pass

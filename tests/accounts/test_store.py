@@ -15,6 +15,7 @@ import pytest
 
 from exchange.accounts import Application, KycReason, KycStatus, SanctionsList
 from exchange.accounts.store import AccountStore, ApplicationNotPendingError
+from tests import migrated
 from tests.accounts.test_kyc import GOOD, with_check_digit
 from tests.pg import postgres_schema
 
@@ -24,7 +25,7 @@ SANCTIONS = SanctionsList.load()
 
 def _postgres_store() -> Iterator[AccountStore]:
     with postgres_schema() as url:
-        store = AccountStore(url)
+        store = AccountStore(migrated.accounts_db(url))
         try:
             yield store
         finally:
@@ -34,7 +35,7 @@ def _postgres_store() -> Iterator[AccountStore]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AccountStore]:
     if request.param == "sqlite":
-        yield AccountStore(f"sqlite:///{tmp_path / 'accounts.db'}")
+        yield AccountStore(migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}"))
     else:
         yield from _postgres_store()
 

@@ -22,6 +22,7 @@ from exchange.core import Deposit, OpenAccount
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.codec import encode
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.fix.client import FixClient
 
@@ -65,8 +66,7 @@ class Fix:
 
 @pytest.fixture
 def fix(tmp_path: Path, engine: EngineProcess) -> Iterator[Fix]:
-    data = tmp_path / "fix"
-    data.mkdir()
+    data = migrated.data_dir(tmp_path / "fix")
     store = AccountStore(f"sqlite:///{data / 'accounts.db'}")
     credentials = {
         a: store.create_credential(frozenset({"trade", "read"}), (a,)) for a in (1, 2, 3)

@@ -11,6 +11,7 @@ import pytest
 from exchange.fix.codec import Message, encode, parse, timestamp
 from exchange.fix.session import Close, Deliver, Send, Session
 from exchange.fix.store import SessionStore
+from tests import migrated
 
 PASSWORD = "s3cret"
 
@@ -25,7 +26,7 @@ class Clock:
 
 @pytest.fixture
 def store(tmp_path: Path) -> SessionStore:
-    return SessionStore(f"sqlite:///{tmp_path / 'fix.db'}")
+    return SessionStore(migrated.fix_db(f"sqlite:///{tmp_path / 'fix.db'}"))
 
 
 def new_session(store: SessionStore, clock: Clock) -> Session:

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from exchange.accounts import new_signing_key
 from exchange.gateway import GatewayConfig, Limits, create_app
+from tests import migrated
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
 
@@ -27,7 +28,7 @@ def make_config(
     tmp_path: Path, engine: EngineProcess, limits: Limits | None = None
 ) -> GatewayConfig:
     return GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'accounts.db'}",
+        db_url=migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}"),
         engine_endpoint=engine.endpoint,
         engine_publish=engine.publish,
         journal=engine.data_dir / "journal",

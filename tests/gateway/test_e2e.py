@@ -19,6 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from exchange.accounts import with_check_digit
 from exchange.engine.ports import free_ports
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.waiting import wait_healthy
 
@@ -32,7 +33,8 @@ class GatewayProcess:
         (self.port,) = free_ports(1)
         self.base = f"http://127.0.0.1:{self.port}"
         self.args = [
-            sys.executable, "-m", "exchange", "gateway", "--data-dir", str(data_dir),
+            sys.executable, "-m", "exchange", "gateway", "--data-dir",
+            str(migrated.data_dir(data_dir)),
             "--port", str(self.port), "--engine", engine.endpoint, "--publish", engine.publish,
             "--journal", str(engine.data_dir / "journal"), "--rate-per-ip", "100000",
             "--rate-per-client", "100000", "--orders-per-account", "100000", *extra,

@@ -13,6 +13,7 @@ from exchange.gateway import create_app
 from exchange.gateway.history import MAX_TIME_MS
 from exchange.reporter.service import Reporter
 from exchange.reporter.store import ReportStore
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.gateway.conftest import ADMIN, make_config, open_account, token
 
@@ -44,7 +45,7 @@ def test_executions_and_order_history_paged_and_private(
         canceled = post(buyer, price=REF - 100, quantity=10, timeInForce="gtc")
         client.delete(f"/v1/order/{canceled['id']}", headers=buyer.headers)
 
-        store = ReportStore(reports)
+        store = ReportStore(migrated.reports_db(reports))
         Reporter(engine.data_dir / "journal", store).run(lambda: True, exit_when_idle=True)
         store.close()
 

@@ -10,11 +10,12 @@ from exchange.accounts import new_signing_key
 from exchange.gateway import GatewayConfig, Limits
 from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway
+from tests import migrated
 
 
 def test_requests_beyond_the_in_flight_cap_get_503_with_retry_after(tmp_path: Path) -> None:
     config = GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'a.db'}",
+        db_url=migrated.accounts_db(f"sqlite:///{tmp_path / 'a.db'}"),
         engine_endpoint="tcp://127.0.0.1:1",
         signing_key=new_signing_key(),
         journal=tmp_path / "journal",

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from exchange.engine.ports import free_ports
+from tests import migrated
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
 from tests.waiting import wait_healthy
@@ -29,7 +30,8 @@ def test_gateway_process_serves_applications_and_tokens(tmp_path: Path) -> None:
         "EXCHANGE_ADMIN_CLIENT_SECRET": "ops-secret-123",
     }
     gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(tmp_path / "gw"),
+        [sys.executable, "-m", "exchange", "gateway", "--data-dir",
+         str(migrated.data_dir(tmp_path / "gw")),
          "--port", str(port), "--engine", engine.endpoint, "--publish", engine.publish,
          "--journal", str(engine.data_dir / "journal")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -16,7 +16,7 @@ from openapi_spec_validator import validate
 from schemathesis.specs.openapi import checks
 
 from exchange.gateway.api import openapi_document
-from exchange.reporter.store import ReportStore
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.gateway.test_e2e import ADMIN, GatewayProcess, login, new_trader
 
@@ -36,7 +36,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     engine = EngineProcess(root / "engine")
     engine.start()
     reports = f"sqlite:///{root / 'reports.db'}"
-    ReportStore(reports).close()  # migrated, so history answers (empty) instead of 503
+    migrated.reports_db(reports)  # so history answers (empty) instead of 503
     gateway = GatewayProcess(root / "gateway", engine, "--report-db-url", reports)
     try:
         gateway.start()

@@ -24,6 +24,7 @@ from exchange.reporter.reconcile import reconcile
 from exchange.reporter.schema import balances, executions, metadata, movements, orders, statements
 from exchange.reporter.service import Reporter
 from exchange.reporter.store import ReportStore
+from tests import migrated
 from tests.engine.workload import random_batches, setup_batch
 from tests.pg import postgres_schema
 
@@ -64,7 +65,7 @@ def dump(url: str) -> dict[str, list[tuple[object, ...]]]:
 def test_reports_equal_the_replayed_state_and_reconcile(tmp_path: Path, db_url: str) -> None:
     root = tmp_path / "data"
     write_session(root, seed=3, batches=120)
-    store = ReportStore(db_url)
+    store = ReportStore(migrated.reports_db(db_url))
     try:
         reporter = Reporter(root / "journal", store, max_records=7)
         reporter.run(lambda: True, exit_when_idle=True)
@@ -100,7 +101,7 @@ def test_reconcile_reports_a_difference(tmp_path: Path) -> None:
     root = tmp_path / "data"
     write_session(root, seed=4, batches=30)
     url = f"sqlite:///{tmp_path / 'reports.db'}"
-    store = ReportStore(url)
+    store = ReportStore(migrated.reports_db(url))
     Reporter(root / "journal", store).run(lambda: True, exit_when_idle=True)
     with store.engine.begin() as conn:
         conn.execute(sa.delete(executions).where(executions.c.event_seq == sa.select(
@@ -120,12 +121,12 @@ def test_reconcile_reports_a_difference(tmp_path: Path) -> None:
 
 
 def test_migrations_build_exactly_the_schema(db_url: str) -> None:
-    store = ReportStore(db_url)
+    store = ReportStore(migrated.reports_db(db_url))
     try:
         with store.engine.connect() as conn:
             differences = compare_metadata(MigrationContext.configure(conn), metadata)
         assert differences == []
-        ReportStore(db_url).close()  # migrating again changes nothing
+        ReportStore(migrated.reports_db(db_url)).close()  # migrating again changes nothing
     finally:
         store.close()
 
@@ -136,7 +137,7 @@ def test_sigkill_at_any_point_gives_the_tables_of_an_uninterrupted_run(
     root = tmp_path / "data"
     write_session(root, seed=8, batches=1_500)
     reference_url = f"sqlite:///{tmp_path / 'reference.db'}"
-    store = ReportStore(reference_url)
+    store = ReportStore(migrated.reports_db(reference_url))
     reference = Reporter(root / "journal", store, max_records=50)
     reference.run(lambda: True, exit_when_idle=True)
     store.close()
@@ -145,7 +146,7 @@ def test_sigkill_at_any_point_gives_the_tables_of_an_uninterrupted_run(
         "--db-url", db_url, "--max-records", "1",
     ]  # fmt: skip
     rng = random.Random(1)
-    watcher = ReportStore(db_url)
+    watcher = ReportStore(migrated.reports_db(db_url))
     positions = []
     try:
         for _ in range(12):
@@ -161,7 +162,7 @@ def test_sigkill_at_any_point_gives_the_tables_of_an_uninterrupted_run(
         watcher.close()
     finished = subprocess.run([*command, "--exit-when-idle"], cwd=ROOT, timeout=300, check=False)
     assert finished.returncode == 0
-    final = ReportStore(db_url).state()[0]
+    final = ReportStore(migrated.reports_db(db_url)).state()[0]
     # Killed in the middle of the work, again and again, each time further on.
     assert positions == sorted(positions) and positions[-1] < final, positions
     assert dump(db_url) == dump(reference_url)
@@ -172,7 +173,7 @@ def test_the_projector_counts_every_fill_once(tmp_path: Path) -> None:
     root = tmp_path / "data"
     write_session(root, seed=5, batches=40)
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    store = ReportStore(url)
+    store = ReportStore(migrated.reports_db(url))
     Reporter(root / "journal", store, max_records=1).run(lambda: True, exit_when_idle=True)
     Reporter(root / "journal", store, max_records=1).run(lambda: True, exit_when_idle=True)  # again
     store.close()

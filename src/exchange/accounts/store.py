@@ -19,6 +19,7 @@ from exchange.accounts.credentials import (
     verify_secret,
 )
 from exchange.accounts.kyc import Application, KycStatus, SanctionsList, Screening, screen
+from exchange.migrations import ACCOUNTS
 
 metadata = sa.MetaData()
 
@@ -111,7 +112,7 @@ class AccountStore:
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as conn:
                 conn.exec_driver_sql("PRAGMA journal_mode=WAL")
-        metadata.create_all(self.engine)
+        ACCOUNTS.require(self.engine)  # migrated before any service starts
 
     # ----------------------------------------------------------- applications
 

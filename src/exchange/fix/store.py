@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from exchange.database import create_engine
+from exchange.migrations import FIX_SESSIONS
 
 metadata = sa.MetaData()
 sessions = sa.Table(
@@ -62,7 +63,7 @@ class Sent:
 class SessionStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
-        metadata.create_all(self.engine)
+        FIX_SESSIONS.require(self.engine)  # migrated before any service starts
         self._last_event: dict[str, int] = {}
         """Written through on every report: this process is the only writer."""
 

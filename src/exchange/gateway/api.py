@@ -55,6 +55,7 @@ TOKEN_URL = "/v1/oauth/token"  # noqa: S105 (a path, not a secret)
 
 OPERATIONS = (
     Operation("get", "/healthz", "Liveness", None, HealthOut, errors=(503,)),
+    Operation("get", "/readyz", "Readiness", None, HealthOut, errors=(503,)),
     Operation("get", "/openapi.json", "This document", None, dict[str, Any]),
     Operation(
         "get", "/metrics", "Prometheus metrics", None, str,

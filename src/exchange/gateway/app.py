@@ -37,6 +37,7 @@ ROUTES = [
     Route("/v1/execution", trading.list_executions),
     Route("/v1/account", trading.get_account),
     Route("/healthz", public.healthz),
+    Route("/readyz", public.readyz),
     Route("/metrics", public.metrics),
     Route("/openapi.json", public.openapi),
     Route("/v1/symbols", public.list_symbols),

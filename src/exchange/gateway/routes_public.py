@@ -1,5 +1,9 @@
-"""Public endpoints: health, the instrument list, metrics, the API description."""
+"""Public endpoints: health, readiness, the instrument list, metrics, the API description."""
 
+import asyncio
+
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -15,6 +19,35 @@ async def healthz(request: Request) -> Response:
     if follower is None or not follower.healthy:
         return json_response(HealthOut("the order view is not following the engine"), 503)
     return json_response(HealthOut("ok"))
+
+
+READY_TIMEOUT = 1.0
+"""Seconds the engine and the accounts database each have to answer a readiness check."""
+
+
+def _database_answers(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+async def readyz(request: Request) -> Response:
+    """200 only when the gateway can serve: its view follows the engine, the engine answers a
+    query, and the accounts database answers (liveness alone is /healthz)."""
+    gateway = gateway_of(request)
+    follower = gateway.follower
+    if follower is None or not follower.healthy:
+        return json_response(HealthOut("the order view is not following the engine"), 503)
+    try:
+        await asyncio.wait_for(gateway.engine.account(0), READY_TIMEOUT)
+    except Exception:  # any failure means "not ready", never a 500
+        return json_response(HealthOut("the engine does not answer"), 503)
+    try:
+        await asyncio.wait_for(
+            run_in_threadpool(_database_answers, gateway.store.engine), READY_TIMEOUT
+        )
+    except Exception:
+        return json_response(HealthOut("the accounts database does not answer"), 503)
+    return json_response(HealthOut("ready"))
 
 
 async def list_symbols(request: Request) -> Response:

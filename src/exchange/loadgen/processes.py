@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from exchange.engine.ports import free_ports
+from exchange.migrations import migrate_data_dir
 from exchange.readiness import wait_healthy, wait_listening
 
 UNLIMITED = "1e9"
@@ -53,7 +54,7 @@ def _admin(data_dir: Path) -> tuple[str, str]:
 
 
 def spawn(data_dir: Path, *, fix: bool) -> Spawned:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    migrate_data_dir(data_dir)  # schemas before services
     requests, batches, port, fix_port = free_ports(4)
     endpoint, publish = f"tcp://127.0.0.1:{requests}", f"tcp://127.0.0.1:{batches}"
     admin = _admin(data_dir)

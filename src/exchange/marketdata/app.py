@@ -116,6 +116,11 @@ async def healthz(request: Request) -> Response:
     return Response(b'{"status":"ok"}', media_type="application/json")
 
 
+async def readyz(request: Request) -> Response:
+    """200 once the books have caught up with the journal and follow the live feed."""
+    return await healthz(request)  # the hub starts serving only after its catch-up
+
+
 async def summary(request: Request) -> Response:
     query(request, frozenset())
     md = state(request)
@@ -281,6 +286,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
         Route("/symbol/{symbol}", page),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/v1/marketdata/summary", summary),
         Route("/v1/marketdata/order-book/L2", order_book_l2),
         Route("/v1/marketdata/{symbol}/{view}", book_view),

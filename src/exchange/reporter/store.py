@@ -8,14 +8,11 @@ in by COPY (psycopg 3), and order updates are COPYed into a temporary table
 and applied with one UPDATE ... FROM. Balances and statements are upserts.
 """
 
-from pathlib import Path
-
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 
 from exchange.database import create_engine
+from exchange.migrations import REPORTS
 from exchange.reporter.projector import Rows
 from exchange.reporter.schema import (
     balances,
@@ -26,22 +23,11 @@ from exchange.reporter.schema import (
     statements,
 )
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def migrate(engine: sa.Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
 
 class ReportStore:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
-        migrate(self.engine)
+        REPORTS.require(self.engine)  # migrated before any service starts
         dialect = self.engine.dialect.name
         self._copy = dialect == "postgresql"
         """PostgreSQL takes rows by COPY, several times faster than multi-row INSERTs."""

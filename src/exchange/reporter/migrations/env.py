@@ -1,8 +1,5 @@
-"""Alembic environment: migrations run on the connection the reporter hands over."""
+"""Alembic environment: see exchange.migrations.environment."""
 
-from alembic import context
+from exchange.migrations.environment import run
 
-connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=None)
-with context.begin_transaction():
-    context.run_migrations()
+run()

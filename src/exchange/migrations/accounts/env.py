@@ -1,0 +1,5 @@
+"""Alembic environment: see exchange.migrations.environment."""
+
+from exchange.migrations.environment import run
+
+run()
