@@ -13,7 +13,7 @@ from exchange.core.events import BalanceChanged
 from exchange.engine.client import EngineClient
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
-from tests.gateway.conftest import ADMIN
+from tests.gateway.conftest import ADMIN, open_account
 
 
 def application(n: int, **changes: object) -> dict[str, object]:
@@ -152,3 +152,17 @@ def test_approval_while_the_engine_is_down_changes_nothing(
     engine.start()
     retried = client.post(f"/v1/admin/kyc/{application_id}/approve", headers=admin)
     assert retried.status_code == 200, retried.text
+
+
+def test_an_officer_files_applications_with_a_compliance_token(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    """Past the per-address limit with the officer's token; a trader's token is refused."""
+    for n in range(8):
+        filed = client.post("/v1/accounts", json=application(900 + n), headers=admin)
+        assert filed.status_code == 201, filed.text
+    trader = open_account(client, admin)
+    refused = client.post("/v1/accounts", json=application(950), headers=trader.headers)
+    assert refused.status_code == 403
+    forged = client.post("/v1/accounts", json=application(951), headers=bearer("not-a-token"))
+    assert forged.status_code == 401

@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from tests.test_run import _run_options, _start_run
+
 ROOT = Path(__file__).resolve().parents[2]
+CLOSED_TEXT = "exchange bench: opened"
 
 
 def bench(out: Path, *options: str) -> dict[str, Any]:
@@ -67,3 +72,49 @@ def test_fix_run(tmp_path: Path) -> None:
     assert result["fix_users_with_fills"] == 5
     assert result["fix_fills_received"] >= result["market_orders"]
     assert (tmp_path / "loadgen-fix.png").exists()
+
+
+def test_bench_against_a_running_exchange_opens_users_without_the_application_limit(
+    tmp_path: Path,
+) -> None:
+    """`exchange bench` against `make run`: users are filed by the officer, never rate-limited.
+
+    On 56b90ba each application went through the public path at 0.2/s per address, so
+    200 users took 17 minutes of 429s with no progress shown.
+    """
+    data = tmp_path / "var"
+    options, port, _, _ = _run_options(data)
+    running = _start_run([*options, "--orders", "0"], "ready", subprocess.DEVNULL)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "exchange", "bench", "--gateway", f"http://127.0.0.1:{port}",
+             "--data-dir", str(data), "--users", "30", "--rate", "50", "--seconds", "2",
+             "--out", str(tmp_path / "out"), "--no-progress", "--no-streams"],
+            check=False, cwd=ROOT, capture_output=True, text=True, timeout=240,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert json.loads(done.stdout)["users"] == 30
+        assert f"{CLOSED_TEXT} 32 of 32" in done.stderr  # progress while opening (with 2 makers)
+        admin = next(
+            c
+            for c in json.loads((data / "demo-credentials.json").read_text())
+            if "admin" in c["scopes"]
+        )
+        token = httpx.post(
+            f"http://127.0.0.1:{port}/v1/oauth/token",
+            data={"grant_type": "client_credentials", "client_id": admin["clientId"],
+                  "client_secret": admin["clientSecret"]},
+        ).json()["access_token"]  # fmt: skip
+        metrics = httpx.get(
+            f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"}
+        ).text
+        refused = [
+            line for line in metrics.splitlines()
+            if line.startswith("gateway_requests_total") and 'route="submit_application"' in line
+            and 'status="429"' in line
+        ]  # fmt: skip
+        assert refused == [], refused
+        assert 'route="submit_application",status="201"' in metrics
+    finally:
+        running.send_signal(2)  # Ctrl-C
+        running.wait(timeout=60)

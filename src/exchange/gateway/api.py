@@ -63,8 +63,10 @@ OPERATIONS = (
     ),
     Operation("get", "/v1/symbols", "Every listed instrument", None, list[SymbolOut]),
     Operation(
-        "post", "/v1/accounts", "Apply for an account (automated KYC)",
-        ApplicationIn, ApplicationOut, status=201,
+        "post", "/v1/accounts",
+        "Apply for an account (automated KYC); with a compliance token, an officer files it "
+        "for a customer and the per-address application limit does not apply",
+        ApplicationIn, ApplicationOut, status=201, errors=(401, 403),
     ),
     Operation(
         "post", "/v1/oauth/token", "OAuth2 client credentials: get an access token",

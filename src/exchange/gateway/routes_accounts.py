@@ -19,12 +19,14 @@ from exchange.core import OpenAccount, RejectReason
 from exchange.core.events import AccountOpened, CommandRejected
 from exchange.gateway.http import (
     authorize,
+    bearer_token,
     gateway_of,
     int_param,
     json_response,
     limit_by_ip,
     path_id,
     read_body,
+    verify,
 )
 from exchange.gateway.schemas import (
     ApplicationIn,
@@ -46,8 +48,15 @@ def _reasons(findings: list[dict[str, str]]) -> list[Reason]:
 
 
 async def submit_application(request: Request) -> Response:
+    """Anyone may apply, at the per-address application rate; a compliance officer filing for
+    customers (a broker's back office, `exchange bench` opening its users) is identified by a
+    `compliance` token instead, and its applications are screened the same way."""
     gateway = gateway_of(request)
-    limit_by_ip(gateway.applications, request, "application")
+    token = bearer_token(request)
+    if token is None:
+        limit_by_ip(gateway.applications, request, "application")
+    else:
+        verify(request, token, "compliance")  # a wrong or weak token is refused, not ignored
     body = await read_body(request, ApplicationIn)
     application = Application(
         body.full_name,

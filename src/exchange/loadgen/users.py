@@ -1,6 +1,8 @@
 """The simulated population, opened the way a customer gets an account: through the API.
 
-Each user applies (POST /v1/accounts), is approved by the admin (POST
+Each user applies (POST /v1/accounts, filed with the admin's compliance token
+as an officer files for customers, so the per-address application limit of
+the public path does not apply: 200 users took 17 minutes at 0.2/s), is approved by the admin (POST
 /v1/admin/kyc/{id}/approve, which returns its own credential), is funded by
 admin deposits of cash and of the shares it trades, and logs on with
 POST /v1/oauth/token. Approvals and token requests cost an Argon2 hash on
@@ -162,7 +164,9 @@ async def open_via_api(
             "dateOfBirth": "1984-04-04", "address": "1 Load Street, Tehran",
             "email": f"bench{number}@example.ir", "phone": "+989120000000",
         }  # fmt: skip
-        status, created = await api.call("POST", "/v1/accounts", body=application, retry_500=True)
+        status, created = await api.call(  # filed by the officer: no per-address limit
+            "POST", "/v1/accounts", headers=admin, body=application, retry_500=True
+        )
         if status not in (200, 201):
             raise ApiError(status, created, "application")
         if created["status"] == "pending_review":
@@ -269,11 +273,21 @@ async def ensure_population(
     new_makers: list[User | None] = [None] * max(missing_makers, 0)
     new_users: list[User | None] = [None] * max(missing_users, 0)
 
+    total, opened = len(new_makers) + len(new_users), 0
+
+    def count() -> None:
+        nonlocal opened
+        opened += 1
+        if opened == total or opened % max(1, total // 10) == 0:
+            progress(f"opened {opened} of {total}")
+
     async def open_maker(i: int) -> None:
         new_makers[i] = await opener(first_maker + i, True)
+        count()
 
     async def open_user(i: int) -> None:
         new_users[i] = await opener(first_user + i, False)
+        count()
 
     try:
         await _bounded(len(new_makers), concurrency, open_maker)
