@@ -18,6 +18,8 @@ from exchange.engine.queries import AccountState
 from exchange.gateway.follower import Follower
 from exchange.gateway.history import History, HistoryUnavailableError
 from exchange.gateway.metrics import GatewayMetrics
+from exchange.web.concurrency import ConnectionLimiter
+from exchange.web.connguard import ConnectionGuard
 from exchange.web.errors import ApiError
 from exchange.web.ratelimit import TokenBuckets
 
@@ -45,6 +47,16 @@ class Limits:
     """HTTP requests served at once; beyond it, 503 with Retry-After."""
     max_streams_per_account: int = 10
     stream_queue: int = 1_000
+    max_requests_per_ip: int = 100
+    """HTTP requests one client address (IPv6: its /64) has in progress at once; beyond, 429."""
+    max_requests_per_client: int = 100
+    """HTTP requests one credential has in progress at once; beyond, 429."""
+    connections_per_ip: int = 256
+    """Open TCP connections per client address, enforced at accept (web/connguard.py)."""
+    header_timeout: float = 5.0
+    """Seconds from accept (or a request's first byte) to its complete headers."""
+    body_timeout: float = 5.0
+    """Seconds to receive a request body once its handler starts reading it; else 408."""
 
 
 @dataclass
@@ -88,6 +100,9 @@ class Gateway:
             limits.applications_per_ip_rate, limits.applications_per_ip_burst
         )
         self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
+        self.requests_per_ip = ConnectionLimiter(limits.max_requests_per_ip)
+        self.requests_per_client = ConnectionLimiter(limits.max_requests_per_client)
+        self.connection_guard = ConnectionGuard(limits.connections_per_ip, limits.header_timeout)
         self.metrics = GatewayMetrics()
         self.reports = History(config.report_db_url) if config.report_db_url else None
         self.client: EngineClient | None = None

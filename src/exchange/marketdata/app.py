@@ -33,9 +33,10 @@ from exchange.marketdata import render
 from exchange.marketdata.access import AccessLists
 from exchange.marketdata.books import MarketBooks, SymbolBook
 from exchange.marketdata.cache import ResponseCache
-from exchange.marketdata.connections import ConnectionLimiter
 from exchange.marketdata.guard import Guard
 from exchange.marketdata.hub import CHANNELS, Hub, Subscriber
+from exchange.web.concurrency import ConnectionLimiter
+from exchange.web.connguard import ConnectionGuard, raise_open_files_limit
 from exchange.web.errors import EXCEPTION_HANDLERS, ApiError
 from exchange.web.params import query
 
@@ -55,6 +56,10 @@ class MarketDataConfig:
     max_subscriptions: int = 300
     """Channel-symbol pairs one WebSocket may hold (3 channels x 100 symbols)."""
     cache_seconds: float = 1.0
+    tcp_connections_per_ip: int = 64
+    """Open TCP connections per client address, enforced at accept (web/connguard.py)."""
+    header_timeout: float = 5.0
+    """Seconds from accept (or a request's first byte) to its complete headers."""
     blocklist: Path | None = None
     allowlist: Path | None = None
 
@@ -265,6 +270,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise_open_files_limit()
         hub = Hub(BatchFeed(config.publish, config.journal), md.books,
                   queue_capacity=config.subscriber_queue)  # fmt: skip
         try:
@@ -301,4 +307,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.marketdata = md
+    app.state.connection_guard = ConnectionGuard(  # read by web/connguard.py's protocol
+        config.tcp_connections_per_ip, config.header_timeout
+    )
     return app
