@@ -6,7 +6,7 @@ that the server lets go of them, while another address (127.0.0.3) is served.
 
 from __future__ import annotations
 
-import select
+import selectors
 from collections.abc import Iterator
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from tests.web.servers import Servers, closed_by_server, connect, running
 
 GATEWAY_MAX_REQUESTS = 120
-"""--max-requests for the gateway: above the per-address in-progress cap (100), below 130."""
+"""--max-requests for the gateway; one address may then have a tenth (12) in progress."""
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,9 @@ def test_m3_slow_headers_closed(servers: Servers, server: str) -> None:
     # A keep-alive connection whose next request stalls in its headers is closed as well.
     kept = connect(base, "127.0.0.2")
     kept.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-    first = kept.recv(65_536)
+    first = b""
+    while not first.endswith(b'"ok"}'):  # the whole response, so only the close is left
+        first += kept.recv(65_536)
     assert first.startswith(b"HTTP/1.1 200")
     kept.sendall(b"GET /healthz HTTP/1.1\r\nHo")
     try:
@@ -71,7 +73,7 @@ def test_m3_slow_body_does_not_saturate(servers: Servers) -> None:
         # trickling bodies ran into the body deadline (5 s): 408 and the connection closed.
         answers = [closed_by_server(sock, 30) for sock in slow]
         statuses = [a.split(b" ", 2)[1] if a else b"" for a in answers]
-        assert statuses.count(b"429") >= 10
+        assert statuses.count(b"429") >= GATEWAY_MAX_REQUESTS + 10 - GATEWAY_MAX_REQUESTS // 10
         assert statuses.count(b"408") >= 1
         assert set(statuses) <= {b"408", b"429"}
     finally:
@@ -79,7 +81,7 @@ def test_m3_slow_body_does_not_saturate(servers: Servers) -> None:
             sock.close()
 
 
-@pytest.mark.parametrize(("server", "cap"), [("gateway", 256), ("marketdata", 64)])
+@pytest.mark.parametrize(("server", "cap"), [("gateway", 1_024), ("marketdata", 64)])
 def test_m3_per_ip_connection_cap(servers: Servers, server: str, cap: int) -> None:
     base = getattr(servers, server)
     opened = [connect(base, "127.0.0.2") for _ in range(cap + 40)]
@@ -87,8 +89,11 @@ def test_m3_per_ip_connection_cap(servers: Servers, server: str, cap: int) -> No
         with other_client(base) as other:
             assert other.get("/healthz").status_code == 200  # another address is served
         # The ones over the cap were closed at accept, without a byte sent either way.
-        readable, _, _ = select.select(opened, [], [], 2.0)
-        closed = [s for s in readable if closed_by_server(s, 0.5) == b""]
+        with selectors.DefaultSelector() as selector:  # epoll: select() stops at fd 1024
+            for sock in opened:
+                selector.register(sock, selectors.EVENT_READ)
+            readable = [key.fileobj for key, _ in selector.select(2.0)]
+        closed = [s for s in readable if closed_by_server(s, 0.5) == b""]  # type: ignore[arg-type]
         assert len(closed) >= 40
     finally:
         for sock in opened:

@@ -47,11 +47,12 @@ class Limits:
     """HTTP requests served at once; beyond it, 503 with Retry-After."""
     max_streams_per_account: int = 10
     stream_queue: int = 1_000
-    max_requests_per_ip: int = 100
-    """HTTP requests one client address (IPv6: its /64) has in progress at once; beyond, 429."""
-    max_requests_per_client: int = 100
-    """HTTP requests one credential has in progress at once; beyond, 429."""
-    connections_per_ip: int = 256
+    max_requests_per_ip: int | None = None
+    """HTTP requests one client address (IPv6: its /64) has in progress at once; beyond, 429.
+    None: a tenth of `max_concurrent_requests`, so ten addresses are needed to saturate."""
+    max_requests_per_client: int | None = None
+    """The same per credential; None: a tenth of `max_concurrent_requests`."""
+    connections_per_ip: int = 1_024
     """Open TCP connections per client address, enforced at accept (web/connguard.py)."""
     header_timeout: float = 5.0
     """Seconds from accept (or a request's first byte) to its complete headers."""
@@ -100,8 +101,9 @@ class Gateway:
             limits.applications_per_ip_rate, limits.applications_per_ip_burst
         )
         self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
-        self.requests_per_ip = ConnectionLimiter(limits.max_requests_per_ip)
-        self.requests_per_client = ConnectionLimiter(limits.max_requests_per_client)
+        tenth = max(1, limits.max_concurrent_requests // 10)
+        self.requests_per_ip = ConnectionLimiter(limits.max_requests_per_ip or tenth)
+        self.requests_per_client = ConnectionLimiter(limits.max_requests_per_client or tenth)
         self.connection_guard = ConnectionGuard(limits.connections_per_ip, limits.header_timeout)
         self.metrics = GatewayMetrics()
         self.reports = History(config.report_db_url) if config.report_db_url else None

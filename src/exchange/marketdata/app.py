@@ -355,6 +355,6 @@ def create_app(config: MarketDataConfig) -> Starlette:
     )
     app.state.marketdata = md
     app.state.connection_guard = ConnectionGuard(  # read by web/connguard.py's protocol
-        config.tcp_connections_per_ip, config.header_timeout
+        config.tcp_connections_per_ip, config.header_timeout, exempt=access.exempt
     )
     return app

@@ -30,6 +30,7 @@ WebSocket sessions are capped by the applications themselves.
 import asyncio
 import logging
 import resource
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.middleware.proxy_headers import _TrustedHosts
@@ -47,13 +48,20 @@ log = logging.getLogger(__name__)
 class ConnectionGuard:
     """Open TCP connections per client key (at most `per_ip` each), shared by a server."""
 
-    __slots__ = ("header_timeout", "open", "refused", "timed_out")
+    __slots__ = ("exempt", "header_timeout", "open", "refused", "timed_out")
 
-    def __init__(self, per_ip: int, header_timeout: float) -> None:
+    def __init__(
+        self,
+        per_ip: int,
+        header_timeout: float,
+        exempt: Callable[[str], bool] = lambda host: False,
+    ) -> None:
         if not header_timeout > 0:
             raise ValueError("header_timeout must be > 0")
         self.open = ConnectionLimiter(per_ip)
         self.header_timeout = header_timeout
+        self.exempt = exempt
+        """Addresses not capped (market data's allowlist); the header deadline still applies."""
         self.refused = 0
         """Connections closed at accept for being over the cap."""
         self.timed_out = 0
@@ -91,7 +99,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if guard is None:
             return
         host = self.client[0] if self.client else "unknown"
-        if self._proxies is not None and host in self._proxies:
+        if (self._proxies is not None and host in self._proxies) or guard.exempt(host):
             self._arm_header_timer()
             return
         key = client_key(host)
