@@ -57,8 +57,8 @@ OPERATIONS = (
     Operation("get", "/healthz", "Liveness", None, HealthOut, errors=(503,)),
     Operation("get", "/openapi.json", "This document", None, dict[str, Any]),
     Operation(
-        "get", "/metrics", "Prometheus metrics", None, str,
-        media_type="text/plain; version=0.0.4",
+        "get", "/metrics", "Prometheus metrics (admin scope)", None, str,
+        media_type="text/plain; version=0.0.4", auth=("admin",),
     ),
     Operation("get", "/v1/symbols", "Every listed instrument", None, list[SymbolOut]),
     Operation(

@@ -1,5 +1,6 @@
 """The gateway's configuration and the resources every request shares."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from exchange.web.ratelimit import TokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+ENGINE_UNAVAILABLE = "the engine is unavailable"
+HISTORY_UNAVAILABLE = "history is unavailable"
+"""503 texts say what is missing, never where it lives or what failed inside (security review
+L5): endpoints, hosts and database errors go to the log."""
 
 
 @dataclass(frozen=True)
@@ -141,9 +147,8 @@ class Gateway:
         try:
             reply = await engine.submit(command)
         except EngineUnavailableError as error:
-            raise ApiError(
-                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
-            ) from None
+            log.warning("%s: %s", ENGINE_UNAVAILABLE, error)
+            raise ApiError(503, ENGINE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
         finally:
             self.metrics.engine_resends.set(engine.resends)
         self.metrics.engine_latency.observe(time.perf_counter() - started)
@@ -164,17 +169,15 @@ class Gateway:
         try:
             return await run_in_threadpool(query, reports)
         except HistoryUnavailableError as error:
-            raise ApiError(
-                503, f"history is unavailable: {error}", headers={"Retry-After": "5"}
-            ) from None
+            log.warning("%s: %s", HISTORY_UNAVAILABLE, error)
+            raise ApiError(503, HISTORY_UNAVAILABLE, headers={"Retry-After": "5"}) from None
 
     async def account_state(self, account: int) -> AccountState | None:
         try:
             return await self.engine.account(account)
         except EngineUnavailableError as error:
-            raise ApiError(
-                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
-            ) from None
+            log.warning("%s: %s", ENGINE_UNAVAILABLE, error)
+            raise ApiError(503, ENGINE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
 
     def wrote(self, account: int, next_event_seq: int) -> None:
         if next_event_seq > self.high_water.get(account, 0):
