@@ -126,7 +126,8 @@ OPERATIONS = (
     ),
     Operation(
         "get", "/v1/orders",
-        "Your orders: open or recent (live), or any history with startTime, endTime or cursor",
+        "Your orders: open or recent from the live view (paged by cursor, the latest 20 "
+        "executions each), or the history with startTime or endTime",
         None, OrderListOut,
         auth=("read",),
         query=(
