@@ -204,6 +204,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         log_level="warning",
         ws_max_size=4096,
         proxy_headers=args.trust_proxy,
+        http="exchange.web.connguard:GuardedHttpToolsProtocol",
         limit_concurrency=args.max_connections,
         backlog=2048,
     )
@@ -236,6 +237,7 @@ def cmd_marketdata(args: argparse.Namespace) -> int:
         log_level="warning",
         ws_max_size=4096,
         proxy_headers=False,
+        http="exchange.web.connguard:GuardedHttpToolsProtocol",
         limit_concurrency=args.max_subscribers + 5_000,
         backlog=4096,
     )

@@ -47,6 +47,9 @@ def test_every_order_of_the_core_is_in_the_view_with_the_same_progress(seed: int
     # Open orders in the view are exactly the core's live orders.
     view_open = {i for a in view.accounts.values() for i in a.open}
     assert view_open == {i for i, o in core.orders.items() if o.is_live}
+    # The sorted listing index holds exactly the orders the view holds, per account.
+    for account, activity in view.accounts.items():
+        assert set(activity.retained) == {i for i, o in view.orders.items() if o.account == account}
     # Orders the core purged at a day roll are gone from the view as well (no unbounded growth).
     assert set(view.orders) == set(core.orders)
     assert set(view.client_ids.values()) == set(view.orders)

@@ -212,7 +212,7 @@ def test_engine_sigkill_mid_traffic_loses_no_acknowledged_order(
     assert len(acknowledged) + len(unavailable) == total
     assert len(acknowledged) >= 150
     # Requests were in flight at the kill: the gateway sent them again after the restart.
-    metrics = httpx.get(f"{gateway.base}/metrics").text
+    metrics = httpx.get(f"{gateway.base}/metrics", headers=admin).text
     resends = next(
         line for line in metrics.splitlines() if line.startswith("gateway_engine_resends")
     )

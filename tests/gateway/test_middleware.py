@@ -19,7 +19,7 @@ def test_requests_beyond_the_in_flight_cap_get_503_with_retry_after(tmp_path: Pa
         engine_endpoint="tcp://127.0.0.1:1",
         signing_key=new_signing_key(),
         journal=tmp_path / "journal",
-        limits=Limits(max_concurrent_requests=2),
+        limits=Limits(max_concurrent_requests=2, max_requests_per_ip=10),  # the total cap binds
     )
     gateway = Gateway(config)
     release = asyncio.Event()

@@ -113,7 +113,7 @@ def test_a_retry_with_the_same_client_order_id_returns_the_original(
     assert second == first
     assert len(client.get("/v1/orders", headers=trader.headers).json()["orders"]) == 1
     # Each reply says where the command spent its time in the engine; /metrics has it by stage.
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin).text
     for stage in ("queue", "match", "replicate", "journal"):
         found = re.search(rf'engine_stage_seconds_count{{stage="{stage}"}} (\S+)', text)
         assert found is not None and float(found.group(1)) >= 2, stage
@@ -319,7 +319,7 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path, engine: EngineP
         assert codes[:5] == [200] * 5 and codes[5:] == [429, 429]
 
 
-def test_public_symbols_metrics_and_openapi(client: TestClient) -> None:
+def test_public_symbols_metrics_and_openapi(client: TestClient, admin: dict[str, str]) -> None:
     symbols = client.get("/v1/symbols").json()
     assert len(symbols) == 100
     foolad = next(s for s in symbols if s["symbol"] == "FOOLAD")
@@ -328,7 +328,7 @@ def test_public_symbols_metrics_and_openapi(client: TestClient) -> None:
         "referencePrice": REF, "lowPrice": 5_159, "highPrice": 5_701,
         "maxOrderQuantity": 500_000, "status": "active",
     }  # fmt: skip
-    metrics = client.get("/metrics")
+    metrics = client.get("/metrics", headers=admin)
     assert metrics.status_code == 200
     assert 'gateway_requests_total{route="list_symbols",status="200"}' in metrics.text
     document = client.get("/openapi.json").json()

@@ -8,7 +8,7 @@ import pytest
 
 from exchange.marketdata.access import AccessLists
 from exchange.marketdata.cache import ResponseCache
-from exchange.marketdata.connections import ConnectionLimiter
+from exchange.web.concurrency import ConnectionLimiter
 
 
 class FakeClock:

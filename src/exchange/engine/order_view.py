@@ -9,7 +9,9 @@ the core's reservation rules: gateways ask the engine for them.
 
 Memory is bounded: final orders are dropped when a new trading day opens
 (as the core does), at most `max_final_orders` final orders and
-`max_reports` reports are kept per account, oldest first out.
+`max_reports` reports are kept per account, oldest first out. Listings are
+paged from per-account sorted indexes (order_index.py), so their cost is
+bounded by the page, not by the account.
 """
 
 from collections import deque
@@ -31,6 +33,7 @@ from exchange.core.events import (
     ReferencePriceChanged,
     SessionOpened,
 )
+from exchange.engine.order_index import OrderIndex
 from exchange.sequencer import Batch
 
 
@@ -109,10 +112,13 @@ class SymbolView(msgspec.Struct):
 class AccountActivity:
     """One account's open and recent orders and its recent reports."""
 
-    __slots__ = ("evicted_through", "finals", "open", "reports")
+    __slots__ = ("evicted_through", "finals", "open", "reports", "retained")
 
     def __init__(self, max_reports: int) -> None:
-        self.open: dict[int, None] = {}
+        self.open = OrderIndex()
+        """The open orders' ids, sorted (and per symbol)."""
+        self.retained = OrderIndex()
+        """Every order id the view holds for the account, open or final, sorted."""
         self.finals: deque[int] = deque()
         self.reports: deque[Report] = deque(maxlen=max_reports)
         self.evicted_through = 0
@@ -231,7 +237,8 @@ class ExchangeView:
         self.orders[e.order_id] = order
         self.client_ids[(e.account, e.client_order_id)] = e.order_id
         activity = self.activity(e.account)
-        activity.open[e.order_id] = None
+        activity.open.add(e.order_id, e.symbol)
+        activity.retained.add(e.order_id, e.symbol)
         report = _report("accepted", order, seq, e.ts, None)
         activity.add_report(report)
         out.append((e.account, report))
@@ -243,6 +250,7 @@ class ExchangeView:
         self.orders[e.order_id] = order
         self.client_ids[(e.account, e.client_order_id)] = e.order_id
         activity = self.activity(e.account)
+        activity.retained.add(e.order_id, e.symbol)
         self._finalize(activity, e.order_id)
         report = _report("rejected", order, seq, e.ts, None)
         activity.add_report(report)
@@ -286,7 +294,9 @@ class ExchangeView:
         out.append((e.account, report))
 
     def _finalize(self, activity: AccountActivity, order_id: int) -> None:
-        activity.open.pop(order_id, None)
+        order = self.orders.get(order_id)
+        if order is not None:
+            activity.open.discard(order_id, order.symbol)
         finals = activity.finals
         finals.append(order_id)
         while len(finals) > self.max_final_orders:
@@ -296,6 +306,9 @@ class ExchangeView:
         order = self.orders.pop(order_id, None)
         if order is not None:
             self.client_ids.pop((order.account, order.client_order_id), None)
+            activity = self.accounts.get(order.account)
+            if activity is not None:
+                activity.retained.discard(order_id, order.symbol)
 
     def _status(self, e: InstrumentStatusChanged, seq: int, out: list[tuple[int, Report]]) -> None:
         self.symbols[e.symbol].status = e.status
@@ -344,19 +357,27 @@ class ExchangeView:
         order_id = self.client_ids.get((account, client_order_id))
         return None if order_id is None else self.orders.get(order_id)
 
-    def open_orders(self, account: int) -> list[OrderView]:
+    def open_orders(
+        self, account: int, limit: int = 2**31, *, after: int | None = None,
+        symbol: str | None = None,
+    ) -> list[OrderView]:  # fmt: skip
+        """Open orders, oldest id first: at most `limit`, with ids above the cursor `after`."""
         activity = self.accounts.get(account)
         if activity is None:
             return []
-        return [self.orders[i] for i in activity.open]
+        ids = activity.open.page(limit, after=after, symbol=symbol)
+        return [self.orders[i] for i in ids]
 
-    def recent_orders(self, account: int) -> list[OrderView]:
-        """Open orders and the retained final ones, newest id first."""
+    def recent_orders(
+        self, account: int, limit: int = 2**31, *, after: int | None = None,
+        symbol: str | None = None,
+    ) -> list[OrderView]:  # fmt: skip
+        """Open and retained final orders, newest id first: at most `limit`, below `after`."""
         activity = self.accounts.get(account)
         if activity is None:
             return []
-        ids = sorted([*activity.open, *activity.finals], reverse=True)
-        return [self.orders[i] for i in ids if i in self.orders]
+        ids = activity.retained.page(limit, after=after, symbol=symbol, newest_first=True)
+        return [self.orders[i] for i in ids]
 
 
 def order_from_events(events: Iterable[Event], first_seq: int) -> OrderView | None:

@@ -58,8 +58,8 @@ OPERATIONS = (
     Operation("get", "/readyz", "Readiness", None, HealthOut, errors=(503,)),
     Operation("get", "/openapi.json", "This document", None, dict[str, Any]),
     Operation(
-        "get", "/metrics", "Prometheus metrics", None, str,
-        media_type="text/plain; version=0.0.4",
+        "get", "/metrics", "Prometheus metrics (admin scope)", None, str,
+        media_type="text/plain; version=0.0.4", auth=("admin",),
     ),
     Operation("get", "/v1/symbols", "Every listed instrument", None, list[SymbolOut]),
     Operation(
@@ -129,7 +129,8 @@ OPERATIONS = (
     ),
     Operation(
         "get", "/v1/orders",
-        "Your orders: open or recent (live), or any history with startTime, endTime or cursor",
+        "Your orders: open or recent from the live view (paged by cursor, the latest 20 "
+        "executions each), or the history with startTime or endTime",
         None, OrderListOut,
         auth=("read",),
         query=(

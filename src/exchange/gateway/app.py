@@ -26,6 +26,7 @@ from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
 from exchange.heap import settle
+from exchange.web.connguard import raise_open_files_limit
 from exchange.web.errors import EXCEPTION_HANDLERS
 
 # Starlette tries routes in order with a regex each: the trading calls come first
@@ -61,6 +62,7 @@ def create_app(config: GatewayConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise_open_files_limit()
         gateway.client = EngineClient(
             config.engine_endpoint,
             timeout=config.engine_timeout,
@@ -86,5 +88,6 @@ def create_app(config: GatewayConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.gateway = gateway
+    app.state.connection_guard = gateway.connection_guard  # read by web/connguard.py's protocol
     app.state.openapi = openapi_document()
     return app

@@ -1,5 +1,6 @@
 """Request plumbing shared by every route: bodies, tokens, query strings, limits, JSON out."""
 
+import asyncio
 import time
 from typing import Any, TypeVar
 
@@ -9,10 +10,13 @@ from starlette.responses import Response
 
 from exchange.accounts import Claims, InvalidTokenError
 from exchange.gateway.resources import Gateway
+from exchange.web.clientkey import client_key
 from exchange.web.errors import ApiError
 from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 T = TypeVar("T")
+CREDENTIAL_SLOT = "exchange.credential"
+"""Scope key: the credential whose in-progress slot this request holds (set by `verify`)."""
 _json = msgspec.json.Encoder()
 
 
@@ -35,15 +39,28 @@ def limit(buckets: TokenBuckets, key: str, what: str) -> None:
 
 
 async def read_body(request: Request, kind: type[T]) -> T:
-    limit_bytes = gateway_of(request).config.max_body_bytes
+    """The body decoded as `kind`: at most `max_body_bytes`, received within `body_timeout`.
+
+    The deadline is what stops a client from holding a request slot by
+    trickling its body (security review M3): past it the answer is 408 and
+    the connection is closed, so the rest of the body is never waited for.
+    """
+    config = gateway_of(request).config
+    limit_bytes = config.max_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit_bytes):
         raise ApiError(413, f"request body over {limit_bytes} bytes")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit_bytes:
-            raise ApiError(413, f"request body over {limit_bytes} bytes")
+    try:
+        async with asyncio.timeout(config.limits.body_timeout):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit_bytes:
+                    raise ApiError(413, f"request body over {limit_bytes} bytes")
+    except TimeoutError:
+        raise ApiError(
+            408, "the request body did not arrive in time", headers={"Connection": "close"}
+        ) from None
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
     if content_type == "application/x-www-form-urlencoded":
         from urllib.parse import parse_qsl
@@ -80,7 +97,24 @@ def verify(conn: HTTPConnection, token: str | None, scope: str) -> Claims:
     if scope not in claims.scopes:
         raise ApiError(403, f"the token lacks the {scope!r} scope")
     limit(gateway.per_client, claims.client_id, "per-credential")
+    _hold_credential_slot(conn, gateway, claims.client_id)
     return claims
+
+
+def _hold_credential_slot(conn: HTTPConnection, gateway: Gateway, client_id: str) -> None:
+    """Count this HTTP request against its credential's in-progress cap (GuardMiddleware frees it).
+
+    Only requests the middleware tracks carry the slot key; WebSocket
+    sessions have their own per-account cap.
+    """
+    scope = conn.scope
+    if CREDENTIAL_SLOT not in scope or scope[CREDENTIAL_SLOT] is not None:
+        return
+    if not gateway.requests_per_client.acquire(client_id):
+        raise ApiError(
+            429, "too many requests in progress for this credential", headers={"Retry-After": "1"}
+        )
+    scope[CREDENTIAL_SLOT] = client_id
 
 
 def authorize(request: Request, scope: str) -> Claims:
@@ -116,7 +150,8 @@ def choose_account(claims: Claims, requested: int | None) -> int:
 
 
 def client_ip(conn: HTTPConnection) -> str:
-    return conn.client.host if conn.client is not None else "unknown"
+    """The caller's limiter key: its address, IPv6 aggregated to /64 (web/clientkey.py)."""
+    return client_key(conn.client.host) if conn.client is not None else "unknown"
 
 
 def limit_by_ip(buckets: TokenBuckets, conn: HTTPConnection, what: str) -> None:

@@ -1,17 +1,23 @@
-"""Per-IP rate limiting, the in-flight cap and request metrics, as one small ASGI middleware.
+"""Per-IP rate limiting, the in-flight caps and request metrics, as one small ASGI middleware.
 
 It runs before routing and before any body is read, so a flood from one
 address costs a dictionary lookup per request and never reaches the engine.
-When `max_concurrent_requests` HTTP requests are already being served, the
-next one gets 503 with Retry-After at once: a saturated gateway sheds load
-instead of queueing without bound.
+Requests in progress are capped three ways, each answered at once instead of
+queued: per client address (429), per credential (429, taken in `verify`
+once the token is known and released here), and in total (503 with
+Retry-After: a saturated gateway sheds load). The per-address and
+per-credential caps are what keep one client's slow bodies from filling the
+total for everyone (security review M3). Addresses are keyed by
+`client_key` (IPv6 per /64).
 """
 
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from exchange.gateway.http import CREDENTIAL_SLOT
 from exchange.gateway.resources import Gateway
+from exchange.web.clientkey import client_key
 from exchange.web.errors import error_response
 from exchange.web.ratelimit import retry_after_header
 
@@ -29,8 +35,8 @@ class GuardMiddleware:
             return
         gateway = self.gateway
         client = scope.get("client")
-        ip = client[0] if client else "unknown"
-        wait = gateway.per_ip.take(ip)
+        key = client_key(client[0]) if client else "unknown"
+        wait = gateway.per_ip.take(key)
         if wait:
             gateway.metrics.rate_limited.labels("ip").inc()
             if scope["type"] == "websocket":
@@ -52,9 +58,18 @@ class GuardMiddleware:
             )
             await response(scope, receive, send)
             return
+        if not gateway.requests_per_ip.acquire(key):
+            gateway.metrics.rate_limited.labels("ip_in_progress").inc()
+            response = error_response(
+                429, "RATE_LIMITED", "too many requests in progress from this address",
+                {"Retry-After": "1"},
+            )  # fmt: skip
+            await response(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
         self.in_flight += 1
+        scope[CREDENTIAL_SLOT] = None
 
         async def record(message: Message) -> None:
             nonlocal status
@@ -66,6 +81,10 @@ class GuardMiddleware:
             await self.app(scope, receive, record)
         finally:
             self.in_flight -= 1
+            gateway.requests_per_ip.release(key)
+            credential = scope.get(CREDENTIAL_SLOT)
+            if credential is not None:
+                gateway.requests_per_client.release(credential)
             endpoint = scope.get("endpoint")
             route = getattr(endpoint, "__name__", "unmatched")
             metrics = gateway.metrics

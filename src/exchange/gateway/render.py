@@ -57,7 +57,9 @@ def execution_out(e: Execution) -> ExecutionOut:
     return ExecutionOut(e.trade_id, e.price, e.quantity, ms(e.ts))
 
 
-def order_out(o: OrderView) -> OrderOut:
+def order_out(o: OrderView, max_executions: int | None = None) -> OrderOut:
+    """The wire form; with `max_executions`, only that many of the latest executions."""
+    executions = o.executions if max_executions is None else o.executions[-max_executions:]
     return OrderOut(
         o.id,
         o.account,
@@ -73,7 +75,7 @@ def order_out(o: OrderView) -> OrderOut:
         STATUSES[o.status],  # type: ignore[arg-type]
         reason_name(o.reject_reason),
         ms(o.created),
-        [execution_out(e) for e in o.executions],
+        [execution_out(e) for e in executions],
         o.cancel_reason,
     )
 

@@ -1,5 +1,6 @@
 """The gateway's configuration and the resources every request shares."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,11 +19,18 @@ from exchange.engine.queries import AccountState
 from exchange.gateway.follower import Follower
 from exchange.gateway.history import History, HistoryUnavailableError
 from exchange.gateway.metrics import GatewayMetrics
+from exchange.web.concurrency import ConnectionLimiter
+from exchange.web.connguard import ConnectionGuard
 from exchange.web.errors import ApiError
 from exchange.web.ratelimit import TokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+ENGINE_UNAVAILABLE = "the engine is unavailable"
+HISTORY_UNAVAILABLE = "history is unavailable"
+"""503 texts say what is missing, never where it lives or what failed inside (security review
+L5): endpoints, hosts and database errors go to the log."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,17 @@ class Limits:
     """HTTP requests served at once; beyond it, 503 with Retry-After."""
     max_streams_per_account: int = 10
     stream_queue: int = 1_000
+    max_requests_per_ip: int | None = None
+    """HTTP requests one client address (IPv6: its /64) has in progress at once; beyond, 429.
+    None: a tenth of `max_concurrent_requests`, so ten addresses are needed to saturate."""
+    max_requests_per_client: int | None = None
+    """The same per credential; None: a tenth of `max_concurrent_requests`."""
+    connections_per_ip: int = 1_024
+    """Open TCP connections per client address, enforced at accept (web/connguard.py)."""
+    header_timeout: float = 5.0
+    """Seconds from accept (or a request's first byte) to its complete headers."""
+    body_timeout: float = 5.0
+    """Seconds to receive a request body once its handler starts reading it; else 408."""
 
 
 @dataclass
@@ -88,6 +107,10 @@ class Gateway:
             limits.applications_per_ip_rate, limits.applications_per_ip_burst
         )
         self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
+        tenth = max(1, limits.max_concurrent_requests // 10)
+        self.requests_per_ip = ConnectionLimiter(limits.max_requests_per_ip or tenth)
+        self.requests_per_client = ConnectionLimiter(limits.max_requests_per_client or tenth)
+        self.connection_guard = ConnectionGuard(limits.connections_per_ip, limits.header_timeout)
         self.metrics = GatewayMetrics()
         self.reports = History(config.report_db_url) if config.report_db_url else None
         self.client: EngineClient | None = None
@@ -124,9 +147,8 @@ class Gateway:
         try:
             reply = await engine.submit(command)
         except EngineUnavailableError as error:
-            raise ApiError(
-                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
-            ) from None
+            log.warning("%s: %s", ENGINE_UNAVAILABLE, error)
+            raise ApiError(503, ENGINE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
         finally:
             self.metrics.engine_resends.set(engine.resends)
         self.metrics.engine_latency.observe(time.perf_counter() - started)
@@ -147,17 +169,15 @@ class Gateway:
         try:
             return await run_in_threadpool(query, reports)
         except HistoryUnavailableError as error:
-            raise ApiError(
-                503, f"history is unavailable: {error}", headers={"Retry-After": "5"}
-            ) from None
+            log.warning("%s: %s", HISTORY_UNAVAILABLE, error)
+            raise ApiError(503, HISTORY_UNAVAILABLE, headers={"Retry-After": "5"}) from None
 
     async def account_state(self, account: int) -> AccountState | None:
         try:
             return await self.engine.account(account)
         except EngineUnavailableError as error:
-            raise ApiError(
-                503, f"the engine is unavailable: {error}", headers={"Retry-After": "1"}
-            ) from None
+            log.warning("%s: %s", ENGINE_UNAVAILABLE, error)
+            raise ApiError(503, ENGINE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
 
     def wrote(self, account: int, next_event_seq: int) -> None:
         if next_event_seq > self.high_water.get(account, 0):

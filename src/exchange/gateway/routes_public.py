@@ -1,4 +1,5 @@
-"""Public endpoints: health, readiness, the instrument list, metrics, the API description."""
+"""Public endpoints: health, readiness, the instrument list, the API description; and metrics,
+for admins."""
 
 import asyncio
 
@@ -7,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from exchange.gateway.http import gateway_of, json_response
+from exchange.gateway.http import authorize, gateway_of, json_response
 from exchange.gateway.render import symbol_out
 from exchange.gateway.schemas import HealthOut
 from exchange.web.params import query
@@ -57,6 +58,15 @@ async def list_symbols(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
+    """Prometheus text, for the `admin` scope only (security review L5).
+
+    The request mix, refusal counts, stream counts and engine stage latencies
+    tell an outsider how the exchange is loaded and defended. A bearer token
+    rather than a second loopback listener: one port to run and firewall,
+    Prometheus sends the token (`authorization` in its scrape config), and
+    `exchange bench` already holds an admin credential.
+    """
+    authorize(request, "admin")
     gateway = gateway_of(request)
     if gateway.follower is not None:
         gateway.metrics.view_seq.set(gateway.follower.view.next_seq)

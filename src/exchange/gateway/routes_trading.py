@@ -153,10 +153,18 @@ _ORDER_STATUSES = frozenset(
     {"open", "all", "new", "partially_filled", "filled", "canceled", "rejected", "expired"}
 )
 _HISTORY = frozenset({"startTime", "endTime", "cursor"})
+_WINDOW = frozenset({"startTime", "endTime"})
+LIST_EXECUTIONS = 20
+"""Executions per order in a live listing, the latest ones (security review L8): a page's
+size is bounded by `limit` times this. GET /v1/order/{id} and /v1/execution give them all."""
 
 
 async def list_orders(request: Request) -> Response:
-    """Open or recent orders from the live view; any time window or cursor: the history."""
+    """Open or recent orders from the live view, paged by cursor; a time window: the history.
+
+    status=open lists oldest first, status=all newest first; `nextCursor` (an
+    order id) continues the listing. A page costs O(log n + limit) (L8).
+    """
     params, account = _caller(request, "read", frozenset({"status", "symbol", "limit"}) | _HISTORY)
     gateway = gateway_of(request)
     status = params.get("status", "open")
@@ -165,18 +173,21 @@ async def list_orders(request: Request) -> Response:
     symbol = params.get("symbol")
     if symbol is not None and not 1 <= len(symbol) <= 16:
         raise ApiError(422, "symbol must have 1 to 16 characters")
-    if _HISTORY & set(params) or status not in ("open", "all"):
+    if _WINDOW & set(params) or status not in ("open", "all"):
         window = history_window(params, account)
         found = await gateway.history(lambda h: h.orders(window, status))
         cursor = str(found[-1].id) if len(found) == window.limit else None
         return json_response(OrderListOut([order_out(o) for o in found], cursor))
     size = int_param(params.get("limit"), "limit", 100, 1, 1000)
+    raw_cursor = params.get("cursor")
+    after = None if raw_cursor is None else int_param(raw_cursor, "cursor", 0, 0, 2**62)
     await gateway.caught_up(account)
     view = gateway.view
-    orders = view.open_orders(account) if status == "open" else view.recent_orders(account)
-    if symbol is not None:
-        orders = [o for o in orders if o.symbol == symbol]
-    return json_response(OrderListOut([order_out(o) for o in orders[:size]]))
+    listing = view.open_orders if status == "open" else view.recent_orders
+    orders = listing(account, size, after=after, symbol=symbol)
+    cursor = str(orders[-1].id) if len(orders) == size else None
+    out = [order_out(o, max_executions=LIST_EXECUTIONS) for o in orders]
+    return json_response(OrderListOut(out, cursor))
 
 
 def history_window(params: dict[str, str], account: int) -> Window:

@@ -217,7 +217,7 @@ async def bench(
             for kind, count in streams.stats.failures.items():
                 recorder.errors[f"stream_{kind}"] += count
         rss_after = processes.rss_bytes(gateway_pid)
-        metrics_before = await scrape.scrape(base)
+        metrics_before = await scrape.scrape(base, admin)
         bar = tqdm(total=len(plan), unit="req", file=sys.stderr, disable=not config.progress,
                    mininterval=0.5, desc=f"{config.protocol} {config.rate:g}/s")  # fmt: skip
         done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
@@ -246,7 +246,8 @@ async def bench(
         if streams is not None:
             await streams.settle()
         extra["cpu_us_per_request"] = _cpu_per_request(watched, cpu_before, stats.answered)
-        metrics_after = await scrape.scrape(base)
+        token, _ = await api.token(*admin_pair)  # the run may have outlived the first token
+        metrics_after = await scrape.scrape(base, {"Authorization": f"Bearer {token}"})
         rss_end = processes.rss_bytes(gateway_pid)
         if streams is not None:
             stream_stats = streams.stats

@@ -40,12 +40,12 @@ def parse(text: str) -> Scrape:
     return dict(out)
 
 
-async def scrape(base: str) -> Scrape:
-    """GET {base}/metrics; empty when it cannot be read (the run goes on without it)."""
+async def scrape(base: str, headers: dict[str, str] | None = None) -> Scrape:
+    """GET {base}/metrics (it needs an admin token in `headers`); empty when it cannot be read."""
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.get(f"{base}/metrics") as response,
+            http.get(f"{base}/metrics", headers=headers) as response,
         ):
             if response.status != 200:
                 return {}

@@ -33,11 +33,14 @@ from exchange.marketdata import render
 from exchange.marketdata.access import AccessLists
 from exchange.marketdata.books import MarketBooks, SymbolBook
 from exchange.marketdata.cache import ResponseCache
-from exchange.marketdata.connections import ConnectionLimiter
 from exchange.marketdata.guard import Guard
 from exchange.marketdata.hub import CHANNELS, Hub, Subscriber
+from exchange.web.clientkey import client_key
+from exchange.web.concurrency import ConnectionLimiter
+from exchange.web.connguard import ConnectionGuard, raise_open_files_limit
 from exchange.web.errors import EXCEPTION_HANDLERS, ApiError
 from exchange.web.params import query
+from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 STATIC = Path(__file__).parent / "static"
 _json = msgspec.json.Encoder()
@@ -55,6 +58,18 @@ class MarketDataConfig:
     max_subscriptions: int = 300
     """Channel-symbol pairs one WebSocket may hold (3 channels x 100 symbols)."""
     cache_seconds: float = 1.0
+    cache_max_bytes: int = 64 * 1024 * 1024
+    """Response bodies kept in the cache at most, in bytes."""
+    ws_ops_per_connection_rate: float = 100.0
+    """WebSocket subscribe/unsubscribe work per connection, in symbols per second."""
+    ws_ops_per_connection_burst: int = 300
+    ws_ops_per_ip_rate: float = 300.0
+    """The same per client address (IPv6: its /64), over all its connections."""
+    ws_ops_per_ip_burst: int = 900
+    tcp_connections_per_ip: int = 64
+    """Open TCP connections per client address, enforced at accept (web/connguard.py)."""
+    header_timeout: float = 5.0
+    """Seconds from accept (or a request's first byte) to its complete headers."""
     blocklist: Path | None = None
     allowlist: Path | None = None
 
@@ -65,7 +80,9 @@ class MarketData:
     def __init__(self, config: MarketDataConfig) -> None:
         self.config = config
         self.books = MarketBooks()
-        self.cache = ResponseCache(config.cache_seconds)
+        self.cache = ResponseCache(config.cache_seconds, max_bytes=config.cache_max_bytes)
+        self.ws_ops = TokenBuckets(config.ws_ops_per_ip_rate, config.ws_ops_per_ip_burst)
+        """WebSocket op budget per client key, shared by an address's connections."""
         self.hub: Hub | None = None
         self.subscribers = 0
 
@@ -95,9 +112,12 @@ def _choice(raw: str | None, name: str, allowed: tuple[int, ...], default: int) 
     return int(raw)
 
 
-def _cached(request: Request, key: tuple[Any, ...], build: Callable[[], Any]) -> Response:
+def _cached(
+    request: Request, key: tuple[Any, ...], version: int, build: Callable[[], Any]
+) -> Response:
+    """The body for `key` as of `version` (the symbol's seq): built once, replaced when it moves."""
     md = state(request)
-    entry = md.cache.get(key, lambda: _json.encode(build()))
+    entry = md.cache.get(key, lambda: _json.encode(build()), version)
     headers = {"Cache-Control": "public, max-age=1", "ETag": entry.etag}
     if request.headers.get("if-none-match") == entry.etag:
         return Response(status_code=304, headers=headers)
@@ -127,7 +147,8 @@ async def summary(request: Request) -> Response:
     books = md.books
     return _cached(
         request,
-        ("summary", books.next_seq),
+        ("summary",),
+        books.next_seq,
         lambda: render.summary(list(books.books.values()), books.next_seq - 1),
     )
 
@@ -138,16 +159,16 @@ async def book_view(request: Request) -> Response:
     book = state(request).book(request.path_params["symbol"])
     if view == "l1":
         query(request, frozenset())
-        return _cached(request, ("l1", book.symbol, book.seq), lambda: render.l1(book))
+        return _cached(request, ("l1", book.symbol), book.seq, lambda: render.l1(book))
     if view in ("l2", "l3"):
         depth = _depth(request)
         build = render.l2 if view == "l2" else render.l3
-        return _cached(request, (view, book.symbol, depth, book.seq), lambda: build(book, depth))
+        return _cached(request, (view, book.symbol, depth), book.seq, lambda: build(book, depth))
     if view == "trades":
         params = query(request, frozenset({"limit"}))
         limit = _choice(params.get("limit"), "limit", render.TRADE_LIMITS, 50)
         return _cached(
-            request, ("trades", book.symbol, limit, book.seq), lambda: render.trades(book, limit)
+            request, ("trades", book.symbol, limit), book.seq, lambda: render.trades(book, limit)
         )
     raise ApiError(404, "no such view: use l1, l2, l3 or trades")
 
@@ -165,7 +186,7 @@ async def order_book_l2(request: Request) -> Response:
         raise ApiError(422, "symbol is required")
     book = state(request).book(symbol)
     depth = _depth(request, frozenset({"symbol"}))
-    return _cached(request, ("l2", book.symbol, depth, book.seq), lambda: render.l2(book, depth))
+    return _cached(request, ("l2", book.symbol, depth), book.seq, lambda: render.l2(book, depth))
 
 
 async def page(request: Request) -> Response:
@@ -198,13 +219,19 @@ async def stream(websocket: WebSocket) -> None:
         return
     hub = md.live
     await websocket.accept()
+    config = md.config
+    client = websocket.client
+    ip_key = client_key(client.host) if client is not None else "unknown"
+    own_ops = TokenBuckets(
+        config.ws_ops_per_connection_rate, config.ws_ops_per_connection_burst, max_keys=1
+    )
     subscriber = hub.new_subscriber()
     md.subscribers += 1
     sender = asyncio.ensure_future(_send(websocket, subscriber))
     try:
         while True:
             text = await websocket.receive_text()
-            error = _handle(md, hub, subscriber, text)
+            error = _handle(md, hub, subscriber, text, lambda n: _throttle(md, own_ops, ip_key, n))
             if error:
                 await websocket.send_text(
                     _json.encode({"type": "error", "message": error}).decode()
@@ -221,11 +248,36 @@ async def stream(websocket: WebSocket) -> None:
             await sender
 
 
-def _handle(md: MarketData, hub: Hub, subscriber: Subscriber, text: str) -> str | None:
+def _throttle(md: MarketData, own: TokenBuckets, ip_key: str, symbols: int) -> str | None:
+    """Charge an op to its connection's and its address's budgets; an error if either is spent.
+
+    Why: every subscribe renders (or at least queues) a snapshot per symbol,
+    and the Guard only saw the upgrade. The cost is the number of symbols
+    named (at least 1), so a client cycling subscribe/unsubscribe over 100
+    symbols is held to the configured rate (security review M7).
+    """
+    cost = max(1, symbols)
+    wait = own.take("", min(cost, own.burst)) or md.ws_ops.take(ip_key, min(cost, md.ws_ops.burst))
+    if wait:
+        return f"rate limited: retry in {retry_after_header(wait)} s"
+    return None
+
+
+def _handle(
+    md: MarketData,
+    hub: Hub,
+    subscriber: Subscriber,
+    text: str,
+    charge: Callable[[int], str | None],
+) -> str | None:
+    """Apply one op; an error message for the client, or None. `charge(symbols)` may refuse it."""
     try:
         op = _op_decoder.decode(text)
     except msgspec.DecodeError as error:
-        return f"bad message: {error}"[:200]
+        return charge(1) or f"bad message: {error}"[:200]
+    refused = charge(len(op.symbols))
+    if refused:
+        return refused
     if op.op not in ("subscribe", "unsubscribe"):
         return "op must be subscribe or unsubscribe"
     if op.channel not in CHANNELS:
@@ -270,6 +322,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        raise_open_files_limit()
         hub = Hub(BatchFeed(config.publish, config.journal), md.books,
                   queue_capacity=config.subscriber_queue)  # fmt: skip
         try:
@@ -307,4 +360,7 @@ def create_app(config: MarketDataConfig) -> Starlette:
         lifespan=lifespan,
     )
     app.state.marketdata = md
+    app.state.connection_guard = ConnectionGuard(  # read by web/connguard.py's protocol
+        config.tcp_connections_per_ip, config.header_timeout, exempt=access.exempt
+    )
     return app

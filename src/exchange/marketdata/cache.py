@@ -7,8 +7,13 @@ ETag lets a client revalidate with If-None-Match and get a 304.
 
 `compute` is synchronous and asyncio runs one thing at a time, so concurrent
 requests for a missing key cannot build it twice (single flight for free).
-Memory is bounded: at most `max_entries`, the oldest inserted evicted first.
-Pure: no I/O, the clock is injected.
+
+An entry may carry a `version` (market data passes the symbol's `seq`): a
+request for another version rebuilds the body and replaces the entry, so a
+book that changes leaves one entry per view, not one per change (security
+review M7). Memory is bounded twice: at most `max_entries` entries and at
+most `max_bytes` of bodies, the oldest inserted evicted first; a body larger
+than `max_bytes` is served but not kept. Pure: no I/O, the clock is injected.
 """
 
 import hashlib
@@ -25,6 +30,8 @@ class CachedBody:
     """A strong ETag: the first 16 hex digits of the body's BLAKE2b, in quotes."""
     created: float
     """When it was built, by the cache's clock."""
+    version: Hashable = None
+    """What it was built from (e.g. the book's seq); another version is a miss."""
 
 
 def etag_of(body: bytes) -> str:
@@ -35,50 +42,67 @@ def etag_of(body: bytes) -> str:
 class ResponseCache:
     """Bodies by key, each served for `ttl` seconds after it was built."""
 
-    __slots__ = ("_entries", "clock", "hits", "max_entries", "misses", "ttl")
+    __slots__ = ("_entries", "clock", "hits", "max_bytes", "max_entries", "misses", "size", "ttl")
 
     def __init__(
         self,
         ttl: float,
         max_entries: int = 10_000,
         *,
+        max_bytes: int = 64 * 1024 * 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if ttl < 0 or max_entries < 1:
-            raise ValueError("ttl must be >= 0 and max_entries >= 1")
+        if ttl < 0 or max_entries < 1 or max_bytes < 1:
+            raise ValueError("ttl must be >= 0, max_entries and max_bytes >= 1")
         self.ttl = ttl
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.clock = clock
         self.hits = 0
         self.misses = 0
+        self.size = 0
+        """Bytes of bodies held (at most `max_bytes`)."""
         self._entries: OrderedDict[Hashable, CachedBody] = OrderedDict()
         """key -> entry, oldest inserted first"""
 
-    def get(self, key: Hashable, compute: Callable[[], bytes]) -> CachedBody:
-        """The entry for `key` if younger than `ttl`, else `compute()` once, stored and returned."""
+    def get(
+        self, key: Hashable, compute: Callable[[], bytes], version: Hashable = None
+    ) -> CachedBody:
+        """The entry for `key` if of `version` and younger than `ttl`, else `compute()` once.
+
+        A rebuilt entry replaces the one for `key`, whatever its version.
+        """
         now = self.clock()
         entries = self._entries
         entry = entries.get(key)
-        if entry is not None and now - entry.created < self.ttl:
+        if entry is not None and entry.version == version and now - entry.created < self.ttl:
             self.hits += 1
             return entry
         self.misses += 1
         body = compute()
-        entry = CachedBody(body, etag_of(body), now)
-        if key in entries:
-            del entries[key]  # re-inserted at the end: it is the newest now
-        elif len(entries) >= self.max_entries:
-            entries.popitem(last=False)
+        entry = CachedBody(body, etag_of(body), now, version)
+        self.invalidate(key)
+        if len(body) > self.max_bytes:
+            return entry  # served, never kept
+        while entries and (
+            len(entries) >= self.max_entries or self.size + len(body) > self.max_bytes
+        ):
+            _, oldest = entries.popitem(last=False)
+            self.size -= len(oldest.body)
         entries[key] = entry
+        self.size += len(body)
         return entry
 
     def invalidate(self, key: Hashable) -> None:
         """Forget `key`: the next get builds it again."""
-        self._entries.pop(key, None)
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.size -= len(entry.body)
 
     def clear(self) -> None:
         """Forget everything (the counters are kept)."""
         self._entries.clear()
+        self.size = 0
 
     def __len__(self) -> int:
         return len(self._entries)

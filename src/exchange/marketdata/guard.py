@@ -4,13 +4,15 @@ It runs before routing and before anything is computed: a refused request
 costs a set lookup and a bucket update. Allowlisted addresses skip the
 bucket and the cap; blocklisted ones are refused outright (403, or a
 WebSocket closed with 1008). The cap counts what an address has open at
-once: requests in progress and WebSocket sessions.
+once: requests in progress and WebSocket sessions. The bucket and the cap
+are keyed by `client_key` (IPv6 per /64); the lists match exact addresses.
 """
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exchange.marketdata.access import AccessLists
-from exchange.marketdata.connections import ConnectionLimiter
+from exchange.web.clientkey import client_key
+from exchange.web.concurrency import ConnectionLimiter
 from exchange.web.errors import error_response
 from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
@@ -48,7 +50,8 @@ class Guard:
         if self.access.exempt(ip):
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(ip)
+        key = client_key(ip)
+        wait = self.buckets.take(key)
         if wait:
             self.refused["rate"] += 1
             retry = retry_after_header(wait)
@@ -56,7 +59,7 @@ class Guard:
                 scope, receive, send, 429, "RATE_LIMITED", "per-IP rate limit", retry
             )
             return
-        if not self.connections.acquire(ip):
+        if not self.connections.acquire(key):
             self.refused["connections"] += 1
             await self._refuse(
                 scope, receive, send, 429, "TOO_MANY_CONNECTIONS", "too many open at once", "1"
@@ -65,7 +68,7 @@ class Guard:
         try:
             await self.app(scope, receive, send)
         finally:
-            self.connections.release(ip)
+            self.connections.release(key)
 
     @staticmethod
     async def _refuse(

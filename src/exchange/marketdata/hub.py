@@ -55,6 +55,8 @@ class Hub:
         self._last_l1: dict[str, Any] = {}
         self.dropped = 0
         self.messages_sent = 0
+        self._snapshots: dict[tuple[str, str], tuple[int, int, str]] = {}
+        """(channel, symbol) -> (book seq, channel seq, the encoded snapshot), the latest only"""
         self._following = FeedTask(feed, self._apply, "market data")
 
     # ------------------------------------------------------------ following
@@ -125,20 +127,29 @@ class Hub:
         return Subscriber(self.queue_capacity)
 
     def subscribe(self, subscriber: Subscriber, channel: str, symbol: str) -> str:
-        """Register, and return the snapshot to send first (same step: nothing falls between)."""
+        """Register, and return the snapshot to send first (same step: nothing falls between).
+
+        A snapshot is bounded (L2: the best `SNAPSHOT_DEPTH` levels a side) and
+        built once per book change, however many subscribe (security review M7).
+        """
         book = self.books.books[symbol]
         key = (channel, symbol)
         seq = self.channel_seq.get(key, 0)
+        self.subscribers.setdefault(key, set()).add(subscriber)
+        subscriber.keys.add(key)
+        cached = self._snapshots.get(key)
+        if cached is not None and cached[0] == book.seq and cached[1] == seq:
+            return cached[2]
         data: Any
         if channel == "l2":
-            data = render.l2(book, len(book.bids.keys) + len(book.asks.keys))
+            data = render.l2(book, render.SNAPSHOT_DEPTH)
         elif channel == "l1":
             data = render.l1(book)
         else:
             data = render.trades(book, render.TRADE_LIMITS[-1])
-        self.subscribers.setdefault(key, set()).add(subscriber)
-        subscriber.keys.add(key)
-        return _encoder.encode(Message("snapshot", channel, symbol, seq, None, data)).decode()
+        text = _encoder.encode(Message("snapshot", channel, symbol, seq, None, data)).decode()
+        self._snapshots[key] = (book.seq, seq, text)
+        return text
 
     def unsubscribe(self, subscriber: Subscriber, channel: str, symbol: str) -> None:
         key = (channel, symbol)

@@ -11,6 +11,12 @@ DEPTHS: Final = (1, 5, 10, 20, 50)
 """The only depths served: a short list keeps the cache small and the work bounded."""
 DEFAULT_DEPTH: Final = 10
 TRADE_LIMITS: Final = (10, 50, 100, 200)
+L3_MAX_ORDERS: Final = 1_000
+"""Orders served per side in L3, best first (security review M7): a member resting tens of
+thousands of 1-lot orders must not make every L3 request render megabytes. Beyond it the
+response says `truncated`; the aggregated depth is in L2."""
+SNAPSHOT_DEPTH: Final = DEPTHS[-1]
+"""Levels per side in a WebSocket L2 snapshot; later updates cover every level that changes."""
 _SIDE: Final = {Side.BUY: "buy", Side.SELL: "sell"}
 _STATUS: Final = {InstrumentStatus.ACTIVE: "active", InstrumentStatus.HALTED: "halted"}
 
@@ -55,6 +61,8 @@ class L3Out(_Out):
     seq: int
     bids: list[OrderOut]
     asks: list[OrderOut]
+    truncated: bool = False
+    """True when a side held more than `L3_MAX_ORDERS` orders in the levels asked for."""
 
 
 class TradeOut(_Out):
@@ -121,19 +129,22 @@ def l2(book: SymbolBook, depth: int) -> L2Out:
     return L2Out(book.symbol, book.seq, levels(book.bids, depth), levels(book.asks, depth))
 
 
-def _orders(book: SymbolBook, side: BookSide, depth: int) -> list[OrderOut]:
-    out = []
+def _orders(book: SymbolBook, side: BookSide, depth: int) -> tuple[list[OrderOut], bool]:
+    """At most `L3_MAX_ORDERS` orders, best first, and whether more were left out."""
+    out: list[OrderOut] = []
     for price, level in side.best_first(depth):
         for order_id in level.orders:
+            if len(out) == L3_MAX_ORDERS:
+                return out, True
             order = book.orders[order_id]
             out.append(OrderOut(order_id, price, order.remaining, order.ts // 1_000_000))
-    return out
+    return out, False
 
 
 def l3(book: SymbolBook, depth: int) -> L3Out:
-    return L3Out(
-        book.symbol, book.seq, _orders(book, book.bids, depth), _orders(book, book.asks, depth)
-    )
+    bids, more_bids = _orders(book, book.bids, depth)
+    asks, more_asks = _orders(book, book.asks, depth)
+    return L3Out(book.symbol, book.seq, bids, asks, more_bids or more_asks)
 
 
 def trade_out(t: Trade) -> TradeOut:

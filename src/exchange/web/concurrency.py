@@ -1,14 +1,15 @@
-"""A cap on what one IP address has open at once: requests in progress and WebSocket sessions.
+"""A cap on what one key (a client address, a credential) has open at once.
 
-Why: a rate limit bounds how fast an address asks, not how much it holds;
-a few slow readers or thousands of idle sockets from one address would
+Used for TCP connections at accept, requests in progress and WebSocket
+sessions. Why: a rate limit bounds how fast a client asks, not how much it
+holds; a few slow readers or thousands of idle sockets from one address would
 otherwise exhaust the server. Memory is bounded by the open connections:
 an address's count is dropped when it reaches zero. Pure, no I/O.
 """
 
 
 class ConnectionLimiter:
-    """Open-connection counts per ip, at most `max_per_ip` each."""
+    """Open counts per key, at most `max_per_ip` each (the name is historical: any key)."""
 
     __slots__ = ("_open", "max_per_ip")
 
