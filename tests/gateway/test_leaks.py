@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 from exchange.accounts import new_signing_key
 from exchange.engine.ports import free_ports
 from exchange.gateway import GatewayConfig, create_app
+from tests import migrated
 from tests.gateway.conftest import ADMIN, GENEROUS, token
 
 
@@ -20,7 +21,7 @@ def unreachable(tmp_path: Path) -> Iterator[TestClient]:
     """A gateway whose engine and report database are not there (nothing listens on the ports)."""
     engine_port, publish_port, db_port = free_ports(3)
     config = GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'accounts.db'}",
+        db_url=migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}"),
         engine_endpoint=f"tcp://127.0.0.1:{engine_port}",
         engine_publish=f"tcp://127.0.0.1:{publish_port}",
         journal=tmp_path / "journal",

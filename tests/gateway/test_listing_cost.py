@@ -20,6 +20,7 @@ from exchange.core.events import Fill, OrderAccepted
 from exchange.engine.order_view import ExchangeView
 from exchange.engine.ports import free_ports
 from exchange.gateway import GatewayConfig, create_app
+from tests import migrated
 from tests.gateway.conftest import GENEROUS, token
 
 ORDERS = 5_000
@@ -45,7 +46,7 @@ def big_account(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     engine_port, publish_port = free_ports(2)
     (tmp_path / "journal").mkdir()
     config = GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'accounts.db'}",
+        db_url=migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}"),
         engine_endpoint=f"tcp://127.0.0.1:{engine_port}",
         engine_publish=f"tcp://127.0.0.1:{publish_port}",
         journal=tmp_path / "journal",

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from exchange.engine.ports import free_ports
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.waiting import wait_healthy
 
@@ -51,6 +52,7 @@ def running(tmp: Path, *gateway_args: str) -> Iterator[Servers]:
     env = {**os.environ, "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
            "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}  # fmt: skip
     journal = str(engine.data_dir / "journal")
+    migrated.data_dir(tmp / "gw")
     gateway = subprocess.Popen(
         [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(tmp / "gw"),
          "--port", str(gw_port), "--engine", engine.endpoint, "--publish", engine.publish,

@@ -16,6 +16,7 @@ from exchange.marketdata.access import AccessLists
 from exchange.marketdata.guard import Guard
 from exchange.web.clientkey import client_key
 from exchange.web.concurrency import ConnectionLimiter
+from tests import migrated
 
 
 @pytest.mark.parametrize(
@@ -56,7 +57,7 @@ def status_from(app: Any, host: str) -> int:
 
 def gateway_guard(tmp_path: Path) -> GuardMiddleware:
     config = GatewayConfig(
-        db_url=f"sqlite:///{tmp_path / 'a.db'}",
+        db_url=migrated.accounts_db(f"sqlite:///{tmp_path / 'a.db'}"),
         engine_endpoint="tcp://127.0.0.1:1",
         signing_key=new_signing_key(),
         journal=tmp_path / "journal",
