@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from exchange.core import OpenAccount, OrderStatus, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineBusyError, EngineClient
 from exchange.engine.feed import BatchFeed
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.engine.ports import free_ports
 from exchange.gateway.follower import Follower
+from exchange.views.order_view import ExchangeView, Report
 
 
 def report(seq: int) -> Report:

@@ -27,13 +27,13 @@ from exchange.core import RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
 from exchange.fix.session import Close, Deliver, Send, Session
 from exchange.fix.store import SessionStore
 from exchange.heap import settle
 from exchange.sequencer import Batch
+from exchange.views.order_view import ExchangeView, Report
 from exchange.web.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)

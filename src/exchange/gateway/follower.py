@@ -14,8 +14,8 @@ import heapq
 import itertools
 
 from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.sequencer import Batch
+from exchange.views.order_view import ExchangeView, Report
 
 
 class Subscriber:

@@ -15,10 +15,10 @@ import contextlib
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from exchange.engine.order_view import Report
 from exchange.gateway.follower import Subscriber
 from exchange.gateway.http import bearer_token, choose_account, gateway_of, int_param, verify
 from exchange.gateway.render import report_out
+from exchange.views.order_view import Report
 from exchange.web.errors import ApiError
 
 _ALLOWED = frozenset({"since", "accountId", "access_token"})
