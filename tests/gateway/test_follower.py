@@ -12,9 +12,9 @@ from starlette.testclient import TestClient
 from exchange.core import OpenAccount, OrderStatus, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineBusyError, EngineClient
 from exchange.engine.feed import BatchFeed
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.engine.ports import free_ports
 from exchange.gateway.follower import Follower
+from exchange.views.order_view import ExchangeView, Report
 
 
 def report(seq: int) -> Report:
@@ -32,14 +32,13 @@ def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered(tmp_path: Path) 
         try:
             slow = follower.subscribe(7)
             other = follower.subscribe(8)
-            for seq in (1, 2, 3):
-                follower._push(follower.subscribers[7], report(seq))
+            follower.fanout.publish([(7, report(seq)) for seq in (1, 2, 3)])
             assert slow.closed.is_set() and slow.queue.qsize() == 2
-            assert slow not in follower.subscribers.get(7, set())
+            assert follower.fanout.count(7) == 0
             assert follower.dropped_subscribers == 1
             assert not other.closed.is_set() and other.queue.empty()
             follower.unsubscribe(other)
-            assert 8 not in follower.subscribers
+            assert 8 not in follower.fanout.subscribers
             # A reader waiting for event 5 is released once the view passes it, not before.
             waiter = asyncio.ensure_future(follower.wait_for(5, timeout=5))
             await asyncio.sleep(0)

@@ -17,9 +17,9 @@ from starlette.testclient import TestClient
 from exchange.accounts import new_signing_key
 from exchange.core import OrderType, Side, TimeInForce
 from exchange.core.events import Fill, OrderAccepted
-from exchange.engine.order_view import ExchangeView
 from exchange.engine.ports import free_ports
 from exchange.gateway import GatewayConfig, create_app
+from exchange.views.order_view import ExchangeView
 from tests import migrated
 from tests.gateway.conftest import GENEROUS, token
 

@@ -19,8 +19,8 @@ from exchange.core import (
     Side,
     TimeInForce,
 )
-from exchange.engine.order_view import OrderView, Report
 from exchange.fix.codec import Message, timestamp
+from exchange.views.order_view import OrderView, Report
 
 Body = list[tuple[int, str | int]]
 

@@ -27,13 +27,14 @@ from exchange.core import RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
 from exchange.fix.session import Close, Deliver, Send, Session
 from exchange.fix.store import SessionStore
 from exchange.heap import settle
 from exchange.sequencer import Batch
+from exchange.views.fanout import ReportFanout, Subscriber
+from exchange.views.order_view import ExchangeView, Report
 from exchange.web.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ class FixConfig:
     burst: int = 4_000
     logon_timeout: float = 10.0
     max_connections: int = 2_000
+    report_queue: int = 10_000
+    """Reports one session may have pending within one batch before it is cut off."""
 
 
 class Connection:
@@ -74,6 +77,8 @@ class Connection:
         self.closing = False
         self.last_event = 0
         """The last engine event reported to this counterparty (loaded at logon, kept current)."""
+        self.subscriber: Subscriber | None = None
+        """Its credential's accounts in the report fan-out, from logon on."""
 
     def _authenticated(self, sender: str, password: str) -> bool:
         return self.credential is not None and self.credential.client_id == sender
@@ -97,6 +102,20 @@ class Connection:
         self.write(session.send("8", body, event=report.seq).raw)
         self.last_event = report.seq
 
+    def flush(self) -> None:
+        """Send the reports queued for this session; close it if it was cut off for lag
+        (it logs on again and is sent what it missed)."""
+        subscriber = self.subscriber
+        if subscriber is None:
+            return
+        queue = subscriber.queue
+        while not queue.empty():
+            self.report(queue.get_nowait())
+        if subscriber.closed.is_set() and not self.closing:
+            log.warning("FIX session %s fell behind: closed", self.session.client_id)
+            self.closing = True
+            self.writer.close()
+
 
 class FixGateway:
     def __init__(self, config: FixConfig) -> None:
@@ -104,12 +123,13 @@ class FixGateway:
         self.accounts = AccountStore(config.accounts_url)
         self.store = SessionStore(config.store_url)
         self.view = ExchangeView()
+        self.fanout = ReportFanout(self.view, queue_capacity=config.report_queue)
         self.following = FeedTask(
             BatchFeed(config.engine_publish, config.journal), self._apply, "the FIX gateway"
         )
         self.engine = EngineClient(config.engine_endpoint)
         self.live: dict[str, Connection] = {}
-        self.by_account: dict[int, set[str]] = {}
+        self.subscribed: dict[Subscriber, Connection] = {}
         self.cancels: dict[int, tuple[str, str]] = {}
         """order id -> (ClOrdID, OrigClOrdID) of a pending OrderCancelRequest."""
         self.connections = 0
@@ -119,25 +139,20 @@ class FixGateway:
     # -------------------------------------------------------------- routing
 
     def _apply(self, batch: Batch) -> None:
-        for account, report in self.view.apply(batch):
-            for comp_id in self.by_account.get(account, ()):
-                connection = self.live.get(comp_id)
-                if connection is not None:
-                    connection.report(report)
+        for subscriber in self.fanout.publish(self.view.apply(batch)):
+            connection = self.subscribed.get(subscriber)
+            if connection is not None:
+                connection.flush()
 
     def _logged_on(self, connection: Connection) -> None:
         """Register the session and send it every report it has not had yet, in event order."""
         credential = connection.credential
         assert credential is not None
         self.live[credential.client_id] = connection
-        for account in credential.accounts:
-            self.by_account.setdefault(account, set()).add(credential.client_id)
+        subscriber = connection.subscriber = self.fanout.subscribe(credential.accounts)
+        self.subscribed[subscriber] = connection
         after = connection.last_event = self.store.last_event(credential.client_id)
-        missed = sorted(
-            (r for a in credential.accounts if a in self.view.accounts
-             for r in self.view.accounts[a].since(after)),
-            key=lambda r: r.seq,
-        )  # fmt: skip
+        missed, _ = self.fanout.backlog(credential.accounts, after)
         for report in missed:
             connection.report(report)
 
@@ -146,10 +161,9 @@ class FixGateway:
         if credential is None or self.live.get(credential.client_id) is not connection:
             return
         del self.live[credential.client_id]
-        for account in credential.accounts:
-            comp_ids = self.by_account.get(account)
-            if comp_ids is not None:
-                comp_ids.discard(credential.client_id)
+        if connection.subscriber is not None:
+            self.fanout.unsubscribe(connection.subscriber)
+            self.subscribed.pop(connection.subscriber, None)
 
     # ----------------------------------------------------------- connection
 

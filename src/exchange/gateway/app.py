@@ -15,7 +15,6 @@ from starlette.routing import Route, WebSocketRoute
 
 from exchange.engine.client import EngineClient
 from exchange.engine.feed import BatchFeed
-from exchange.engine.order_view import ExchangeView
 from exchange.gateway import routes_accounts as accounts
 from exchange.gateway import routes_admin as admin
 from exchange.gateway import routes_public as public
@@ -26,6 +25,7 @@ from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
 from exchange.heap import settle
+from exchange.views.order_view import ExchangeView
 from exchange.web.connguard import raise_open_files_limit
 from exchange.web.errors import EXCEPTION_HANDLERS
 

@@ -1,12 +1,9 @@
 """Keeps the gateway's view current from the engine's feed and fans reports out to streams.
 
 One asyncio task: every batch from the `BatchFeed` goes into the view, its
-execution reports go to the live WebSocket subscribers of their accounts,
-and requests waiting to read their own writes are released.
-
-A subscriber gets a bounded queue. One that cannot keep up is cut off
-(`closed` is set) instead of letting the gateway's memory grow; it
-reconnects with the last sequence number it saw and gets the rest.
+execution reports go to the `ReportFanout` (bounded queues per WebSocket
+subscriber, cut off when behind; shared with the FIX acceptor's code), and
+requests waiting to read their own writes are released.
 """
 
 import asyncio
@@ -14,27 +11,16 @@ import heapq
 import itertools
 
 from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.engine.order_view import ExchangeView, Report
 from exchange.sequencer import Batch
-
-
-class Subscriber:
-    __slots__ = ("account", "closed", "queue")
-
-    def __init__(self, account: int, capacity: int) -> None:
-        self.account = account
-        self.queue: asyncio.Queue[Report] = asyncio.Queue(capacity)
-        self.closed = asyncio.Event()
-        """Set when the subscriber fell `capacity` reports behind and was dropped."""
+from exchange.views.fanout import ReportFanout, Subscriber
+from exchange.views.order_view import ExchangeView
 
 
 class Follower:
     def __init__(self, feed: BatchFeed, view: ExchangeView, *, queue_capacity: int = 1_000) -> None:
         self.feed = feed
         self.view = view
-        self.queue_capacity = queue_capacity
-        self.subscribers: dict[int, set[Subscriber]] = {}
-        self.dropped_subscribers = 0
+        self.fanout = ReportFanout(view, queue_capacity=queue_capacity)
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tie = itertools.count()
         self._following = FeedTask(feed, self._apply, "the order view")
@@ -47,21 +33,13 @@ class Follower:
     def healthy(self) -> bool:
         return self._following.healthy
 
-    def _apply(self, batch: Batch) -> None:
-        for account, report in self.view.apply(batch):
-            subscribers = self.subscribers.get(account)
-            if subscribers:
-                self._push(subscribers, report)
-        self._release(self.view.next_event_seq)
+    @property
+    def dropped_subscribers(self) -> int:
+        return self.fanout.dropped
 
-    def _push(self, subscribers: set[Subscriber], report: Report) -> None:
-        for subscriber in list(subscribers):
-            try:
-                subscriber.queue.put_nowait(report)
-            except asyncio.QueueFull:
-                subscribers.discard(subscriber)
-                subscriber.closed.set()
-                self.dropped_subscribers += 1
+    def _apply(self, batch: Batch) -> None:
+        self.fanout.publish(self.view.apply(batch))
+        self._release(self.view.next_event_seq)
 
     def _release(self, next_event_seq: int) -> None:
         waiters = self._waiters
@@ -83,16 +61,10 @@ class Follower:
         return True
 
     def subscribe(self, account: int) -> Subscriber:
-        subscriber = Subscriber(account, self.queue_capacity)
-        self.subscribers.setdefault(account, set()).add(subscriber)
-        return subscriber
+        return self.fanout.subscribe((account,))
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
-        subscribers = self.subscribers.get(subscriber.account)
-        if subscribers is not None:
-            subscribers.discard(subscriber)
-            if not subscribers:
-                del self.subscribers[subscriber.account]
+        self.fanout.unsubscribe(subscriber)
 
     async def close(self) -> None:
         await self._following.close()

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from exchange.core import OrderStatus, OrderType, RejectReason, Side, TimeInForce
-from exchange.engine.order_view import Execution, OrderView
 from exchange.reporter.schema import executions, orders
+from exchange.views.order_view import Execution, OrderView
 
 NS_PER_MS = 1_000_000
 MAX_TIME_MS = (2**63 - 1) // NS_PER_MS - 1

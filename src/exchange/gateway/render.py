@@ -11,7 +11,6 @@ from exchange.core import (
     Side,
     TimeInForce,
 )
-from exchange.engine.order_view import Execution, OrderView, Report, SymbolView
 from exchange.engine.queries import AccountState
 from exchange.gateway.schemas import (
     AccountOut,
@@ -22,6 +21,7 @@ from exchange.gateway.schemas import (
     ReportOut,
     SymbolOut,
 )
+from exchange.views.order_view import Execution, OrderView, Report, SymbolView
 
 SIDES: Final = {Side.BUY: "buy", Side.SELL: "sell"}
 TYPES: Final = {OrderType.LIMIT: "limit", OrderType.MARKET: "market"}

@@ -13,12 +13,12 @@ from exchange.accounts import SanctionsList, TokenIssuer
 from exchange.accounts.store import AccountStore
 from exchange.core import Command
 from exchange.engine.client import EngineClient, EngineUnavailableError
-from exchange.engine.order_view import ExchangeView
 from exchange.engine.protocol import Reply
 from exchange.engine.queries import AccountState
 from exchange.gateway.follower import Follower
 from exchange.gateway.history import History, HistoryUnavailableError
 from exchange.gateway.metrics import GatewayMetrics
+from exchange.views.order_view import ExchangeView
 from exchange.web.concurrency import ConnectionLimiter
 from exchange.web.connguard import ConnectionGuard
 from exchange.web.errors import ApiError

@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from exchange.core import CancelOrder, NewOrder, RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
-from exchange.engine.order_view import OrderView, order_from_events
 from exchange.engine.protocol import Reply
 from exchange.gateway.history import MAX_TIME_MS, Window
 from exchange.gateway.http import (
@@ -36,6 +35,7 @@ from exchange.gateway.render import (
 )
 from exchange.gateway.resources import Gateway
 from exchange.gateway.schemas import ExecutionListOut, ExecutionRowOut, OrderIn, OrderListOut
+from exchange.views.order_view import OrderView, order_from_events
 from exchange.web.errors import ApiError
 from exchange.web.params import query
 

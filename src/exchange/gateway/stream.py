@@ -15,10 +15,10 @@ import contextlib
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from exchange.engine.order_view import Report
-from exchange.gateway.follower import Subscriber
 from exchange.gateway.http import bearer_token, choose_account, gateway_of, int_param, verify
 from exchange.gateway.render import report_out
+from exchange.views.fanout import Subscriber
+from exchange.views.order_view import Report
 from exchange.web.errors import ApiError
 
 _ALLOWED = frozenset({"since", "accountId", "access_token"})
@@ -52,16 +52,14 @@ async def stream(websocket: WebSocket) -> None:
         await websocket.close(POLICY_VIOLATION, f"{error.status} {error.message}"[:120])
         return
     follower = gateway.follow
-    if len(follower.subscribers.get(account, ())) >= gateway.config.limits.max_streams_per_account:
+    if follower.fanout.count(account) >= gateway.config.limits.max_streams_per_account:
         await websocket.close(TRY_AGAIN_LATER, "too many streams for this account")
         return
     await websocket.accept()
     subscriber = follower.subscribe(account)  # before reading the backlog: nothing falls between
     gateway.metrics.streams.inc()
     try:
-        activity = gateway.view.accounts.get(account)
-        backlog = activity.since(since) if activity is not None else []
-        complete = activity is None or since >= activity.evicted_through
+        backlog, complete = follower.fanout.backlog((account,), since)
         await websocket.send_bytes(_json.encode(Subscribed("subscribed", account, since, complete)))
         sender = asyncio.ensure_future(_send(websocket, subscriber, backlog, since))
         reader = asyncio.ensure_future(_until_closed(websocket))

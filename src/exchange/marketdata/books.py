@@ -14,9 +14,8 @@ quantities and times only.
 """
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -32,6 +31,7 @@ from exchange.core.events import (
     SessionOpened,
 )
 from exchange.sequencer import Batch
+from exchange.views.projection import Projection
 
 TAPE_LENGTH = 200
 _RESTS = (TimeInForce.DAY, TimeInForce.GTC)
@@ -140,38 +140,19 @@ class Change:
     status: bool = False
 
 
-class MarketBooks:
+class MarketBooks(Projection):
     def __init__(self) -> None:
+        super().__init__()
         self.books: dict[str, SymbolBook] = {}
         self.where: dict[int, str] = {}
         """Resting order id -> symbol."""
         self.trading_day = 0
-        self.next_seq = 1
-        """The first command sequence number not applied yet."""
         self._changes: dict[str, Change] = {}
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            OrderAccepted: self._accepted,
-            Fill: self._fill,
-            OrderCanceled: self._ended,
-            OrderExpired: self._ended,
-            InstrumentAdded: self._listed,
-            InstrumentStatusChanged: self._status,
-            ReferencePriceChanged: self._reference,
-            SessionOpened: self._session,
-        }
 
     def apply(self, batch: Batch) -> dict[str, Change]:
         """Fold in the next batch; what changed, by symbol (each changed symbol's seq moves)."""
-        if batch.first_seq != self.next_seq:
-            raise ValueError(f"batch {batch.first_seq} does not follow {self.next_seq - 1}")
         self._changes = {}
-        handlers = self._handlers
-        for events in batch.events:
-            for event in events:
-                handler = handlers.get(type(event))
-                if handler is not None:
-                    handler(event)
-        self.next_seq = batch.first_seq + len(batch.commands)
+        self.fold(batch)
         changes = self._changes
         for symbol in changes:
             self.books[symbol].seq += 1
@@ -185,7 +166,7 @@ class MarketBooks:
 
     # ------------------------------------------------------------- handlers
 
-    def _accepted(self, e: OrderAccepted) -> None:
+    def on_order_accepted(self, e: OrderAccepted, seq: int) -> None:
         if e.order_type is not OrderType.LIMIT or e.time_in_force not in _RESTS:
             return
         book = self.books.get(e.symbol)
@@ -210,7 +191,7 @@ class MarketBooks:
             side.drop_if_empty(order.price)
         self._change(book.symbol).levels.add((order.side, order.price))
 
-    def _fill(self, e: Fill) -> None:
+    def on_fill(self, e: Fill, seq: int) -> None:
         book = self.books.get(e.symbol)
         if book is None:
             return
@@ -227,6 +208,12 @@ class MarketBooks:
             book.day_low = e.price if not book.day_low else min(book.day_low, e.price)
             self._change(e.symbol).trades.append(trade)
 
+    def on_order_canceled(self, e: OrderCanceled, seq: int) -> None:
+        self._ended(e)
+
+    def on_order_expired(self, e: OrderExpired, seq: int) -> None:
+        self._ended(e)
+
     def _ended(self, e: OrderCanceled | OrderExpired) -> None:
         symbol = self.where.get(e.order_id)
         if symbol is None:
@@ -234,24 +221,24 @@ class MarketBooks:
         book = self.books[symbol]
         self._reduce(book, book.orders[e.order_id], 0)
 
-    def _listed(self, e: InstrumentAdded) -> None:
+    def on_instrument_added(self, e: InstrumentAdded, seq: int) -> None:
         self.books[e.symbol] = SymbolBook(
             e.symbol, e.name, e.tick_size, e.reference_price, e.low_price, e.high_price
         )
         self._change(e.symbol).status = True
 
-    def _status(self, e: InstrumentStatusChanged) -> None:
+    def on_instrument_status_changed(self, e: InstrumentStatusChanged, seq: int) -> None:
         self.books[e.symbol].status = e.status
         self._change(e.symbol).status = True
 
-    def _reference(self, e: ReferencePriceChanged) -> None:
+    def on_reference_price_changed(self, e: ReferencePriceChanged, seq: int) -> None:
         book = self.books[e.symbol]
         book.reference_price = e.reference_price
         book.low_price = e.low_price
         book.high_price = e.high_price
         self._change(e.symbol).status = True
 
-    def _session(self, e: SessionOpened) -> None:
+    def on_session_opened(self, e: SessionOpened, seq: int) -> None:
         if e.trading_day == self.trading_day:
             return
         self.trading_day = e.trading_day

@@ -15,7 +15,6 @@ from typing import Any, Final
 from exchange.core import CASH_ASSET, OrderStatus, RejectReason, Side
 from exchange.core.events import (
     BalanceChanged,
-    Event,
     Fill,
     OrderAccepted,
     OrderCanceled,
@@ -25,6 +24,7 @@ from exchange.core.events import (
     SessionOpened,
 )
 from exchange.sequencer import Batch
+from exchange.views.projection import Projection
 
 STATUS: Final = {s: s.name.lower() for s in OrderStatus}
 """The API's words are the enums' names in lower case (buy, limit, gtc, partially_filled)."""
@@ -56,27 +56,28 @@ class Rows:
         )
 
 
-class Projector:
+class Projector(Projection):
     def __init__(
         self,
         last_seq: int = 0,
         trading_day: int = 0,
         balances: dict[tuple[int, str], int] | None = None,
     ) -> None:
-        self.last_seq = last_seq
+        super().__init__(next_seq=last_seq + 1)
         self.trading_day = trading_day
         self.balances: dict[tuple[int, str], int] = dict(balances or {})
         self._rows = Rows()
+        self._ts = 0
+        """The time of the batch being added (deposits and withdrawals carry none of their own)."""
+
+    @property
+    def last_seq(self) -> int:
+        """The last command sequence number added (where the reporter's position stands)."""
+        return self.next_seq - 1
 
     def add(self, batch: Batch) -> None:
-        if batch.first_seq != self.last_seq + 1:
-            raise ValueError(f"batch {batch.first_seq} does not follow {self.last_seq}")
-        seq = batch.first_event_seq
-        for events in batch.events:
-            for event in events:
-                self._event(event, seq, batch.ts)
-                seq += 1
-        self.last_seq = batch.first_seq + len(batch.commands) - 1
+        self._ts = batch.ts
+        self.fold(batch)
 
     def take(self) -> Rows:
         """The rows gathered since the last call, stamped with the position they reach."""
@@ -87,21 +88,23 @@ class Projector:
 
     # --------------------------------------------------------------- events
 
-    def _event(self, e: Event, seq: int, ts: int) -> None:
-        kind = type(e)
-        if kind is Fill:
-            self._fill(e, seq)  # type: ignore[arg-type]
-        elif kind is OrderAccepted or kind is OrderRejected:
-            self._new_order(e)  # type: ignore[arg-type]
-        elif kind is OrderCanceled or kind is OrderExpired:
-            final = OrderStatus.CANCELED if kind is OrderCanceled else OrderStatus.EXPIRED
-            self._update(e.order_id, final, e.cum_quantity, 0, e.ts)  # type: ignore[union-attr]
-        elif kind is BalanceChanged:
-            self._balance_changed(e, seq, ts)  # type: ignore[arg-type]
-        elif kind is SessionOpened:
-            self.trading_day = e.trading_day  # type: ignore[union-attr]
-        elif kind is SessionClosed:
-            self._statement(e.trading_day)  # type: ignore[union-attr]
+    def on_order_accepted(self, e: OrderAccepted, seq: int) -> None:
+        self._new_order(e)
+
+    def on_order_rejected(self, e: OrderRejected, seq: int) -> None:
+        self._new_order(e)
+
+    def on_order_canceled(self, e: OrderCanceled, seq: int) -> None:
+        self._update(e.order_id, OrderStatus.CANCELED, e.cum_quantity, 0, e.ts)
+
+    def on_order_expired(self, e: OrderExpired, seq: int) -> None:
+        self._update(e.order_id, OrderStatus.EXPIRED, e.cum_quantity, 0, e.ts)
+
+    def on_session_opened(self, e: SessionOpened, seq: int) -> None:
+        self.trading_day = e.trading_day
+
+    def on_session_closed(self, e: SessionClosed, seq: int) -> None:
+        self._statement(e.trading_day)
 
     def _new_order(self, e: OrderAccepted | OrderRejected) -> None:
         if not e.order_id:
@@ -152,7 +155,7 @@ class Projector:
         self.balances[key] = total
         self._rows.balances[key] = total
 
-    def _fill(self, e: Fill, seq: int) -> None:
+    def on_fill(self, e: Fill, seq: int) -> None:
         status = OrderStatus.FILLED if not e.leaves_quantity else OrderStatus.PARTIALLY_FILLED
         self._update(e.order_id, status, e.cum_quantity, e.leaves_quantity, e.ts)
         side = e.side.name.lower()
@@ -171,9 +174,9 @@ class Projector:
             seq, e.account, e.symbol, e.quantity if buy else -e.quantity, "trade", reference, e.ts
         )
 
-    def _balance_changed(self, e: BalanceChanged, seq: int, ts: int) -> None:
+    def on_balance_changed(self, e: BalanceChanged, seq: int) -> None:
         kind = "deposit" if e.amount > 0 else "withdrawal"
-        self._move(seq, e.account, e.asset, e.amount, kind, e.reference, ts)
+        self._move(seq, e.account, e.asset, e.amount, kind, e.reference, self._ts)
 
     def _statement(self, trading_day: int) -> None:
         for (account, asset), total in sorted(self.balances.items()):

@@ -15,7 +15,7 @@ bounded by the page, not by the account.
 """
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -33,8 +33,9 @@ from exchange.core.events import (
     ReferencePriceChanged,
     SessionOpened,
 )
-from exchange.engine.order_index import OrderIndex
 from exchange.sequencer import Batch
+from exchange.views.order_index import OrderIndex
+from exchange.views.projection import Projection
 
 
 class Execution(msgspec.Struct, gc=False):
@@ -174,31 +175,19 @@ def _report(kind: str, order: OrderView, seq: int, ts: int, execution: Execution
     )
 
 
-class ExchangeView:
+class ExchangeView(Projection):
     def __init__(self, *, max_final_orders: int = 10_000, max_reports: int = 10_000) -> None:
+        super().__init__()
         self.orders: dict[int, OrderView] = {}
         self.client_ids: dict[tuple[int, str], int] = {}
         """(account, client order id) -> order id, for the orders the view holds."""
         self.accounts: dict[int, AccountActivity] = {}
         self.symbols: dict[str, SymbolView] = {}
         self.trading_day = 0
-        self.next_seq = 1
-        """The first command sequence number not applied yet."""
-        self.next_event_seq = 1
-        """The first event sequence number not applied yet."""
         self.max_final_orders = max_final_orders
         self.max_reports = max_reports
-        self._handlers: dict[type, Callable[[Any, int, list[tuple[int, Report]]], None]] = {
-            Fill: self._fill,
-            OrderAccepted: self._accepted,
-            OrderCanceled: self._ended,
-            OrderExpired: self._ended,
-            OrderRejected: self._rejected,
-            InstrumentAdded: self._listed,
-            InstrumentStatusChanged: self._status,
-            ReferencePriceChanged: self._reference,
-            SessionOpened: self._session,
-        }
+        self._out: list[tuple[int, Report]] = []
+        """Where the handlers put the reports of the batch being applied."""
 
     def activity(self, account: int) -> AccountActivity:
         activity = self.accounts.get(account)
@@ -208,31 +197,20 @@ class ExchangeView:
 
     def apply(self, batch: Batch) -> list[tuple[int, Report]]:
         """Fold in one batch (the next in sequence); the reports it produced, by account."""
-        if batch.first_seq != self.next_seq:
-            raise ValueError(f"batch {batch.first_seq} does not follow {self.next_seq - 1}")
         reports: list[tuple[int, Report]] = []
-        seq = batch.first_event_seq
-        for events in batch.events:
-            self.apply_events(events, seq, reports)
-            seq += len(events)
-        self.next_seq = batch.first_seq + len(batch.commands)
-        self.next_event_seq = seq
+        self._out = reports
+        self.fold(batch)
         return reports
 
     def apply_events(
         self, events: Iterable[Event], first_seq: int, reports: list[tuple[int, Report]]
     ) -> None:
-        handlers = self._handlers
-        seq = first_seq
-        for event in events:
-            handler = handlers.get(type(event))
-            if handler is not None:
-                handler(event, seq, reports)
-            seq += 1
+        self._out = reports
+        self.fold_events(events, first_seq)
 
     # ------------------------------------------------------------- handlers
 
-    def _accepted(self, e: OrderAccepted, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_order_accepted(self, e: OrderAccepted, seq: int) -> None:
         order = _new_order(e, remaining=e.quantity)
         self.orders[e.order_id] = order
         self.client_ids[(e.account, e.client_order_id)] = e.order_id
@@ -241,9 +219,9 @@ class ExchangeView:
         activity.retained.add(e.order_id, e.symbol)
         report = _report("accepted", order, seq, e.ts, None)
         activity.add_report(report)
-        out.append((e.account, report))
+        self._out.append((e.account, report))
 
-    def _rejected(self, e: OrderRejected, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_order_rejected(self, e: OrderRejected, seq: int) -> None:
         if not e.order_id:
             return  # no order exists (unknown account, unusable client order id)
         order = _new_order(e, status=OrderStatus.REJECTED, reject_reason=int(e.reason))
@@ -254,9 +232,9 @@ class ExchangeView:
         self._finalize(activity, e.order_id)
         report = _report("rejected", order, seq, e.ts, None)
         activity.add_report(report)
-        out.append((e.account, report))
+        self._out.append((e.account, report))
 
-    def _fill(self, e: Fill, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_fill(self, e: Fill, seq: int) -> None:
         order = self.orders.get(e.order_id)
         if order is None:
             return  # accepted before this view's retention (cannot happen from seq 1)
@@ -273,11 +251,15 @@ class ExchangeView:
             self._finalize(activity, e.order_id)
         report = _report("fill", order, seq, e.ts, execution)
         activity.add_report(report)
-        out.append((e.account, report))
+        self._out.append((e.account, report))
 
-    def _ended(
-        self, e: OrderCanceled | OrderExpired, seq: int, out: list[tuple[int, Report]]
-    ) -> None:
+    def on_order_canceled(self, e: OrderCanceled, seq: int) -> None:
+        self._ended(e, seq)
+
+    def on_order_expired(self, e: OrderExpired, seq: int) -> None:
+        self._ended(e, seq)
+
+    def _ended(self, e: OrderCanceled | OrderExpired, seq: int) -> None:
         order = self.orders.get(e.order_id)
         if order is None:
             return
@@ -291,7 +273,7 @@ class ExchangeView:
         self._finalize(activity, e.order_id)
         report = _report("canceled" if canceled else "expired", order, seq, e.ts, None)
         activity.add_report(report)
-        out.append((e.account, report))
+        self._out.append((e.account, report))
 
     def _finalize(self, activity: AccountActivity, order_id: int) -> None:
         order = self.orders.get(order_id)
@@ -310,20 +292,20 @@ class ExchangeView:
             if activity is not None:
                 activity.retained.discard(order_id, order.symbol)
 
-    def _status(self, e: InstrumentStatusChanged, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_instrument_status_changed(self, e: InstrumentStatusChanged, seq: int) -> None:
         self.symbols[e.symbol].status = e.status
 
-    def _reference(self, e: ReferencePriceChanged, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_reference_price_changed(self, e: ReferencePriceChanged, seq: int) -> None:
         view = self.symbols[e.symbol]
         view.reference_price = e.reference_price
         view.low_price = e.low_price
         view.high_price = e.high_price
 
-    def _session(self, e: SessionOpened, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_session_opened(self, e: SessionOpened, seq: int) -> None:
         if e.trading_day != self.trading_day:
             self._new_day(e.trading_day)
 
-    def _listed(self, e: InstrumentAdded, seq: int, out: list[tuple[int, Report]]) -> None:
+    def on_instrument_added(self, e: InstrumentAdded, seq: int) -> None:
         self.symbols[e.symbol] = SymbolView(
             e.symbol,
             e.name,

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from exchange.core import ExchangeCore, OrderStatus
 from exchange.core.events import Fill, OrderAccepted
-from exchange.engine.order_view import ExchangeView, order_from_events
 from exchange.sequencer import Batch, Sequencer
+from exchange.views.order_view import ExchangeView, order_from_events
 from tests.engine.workload import random_batches, setup_batch
 
 
