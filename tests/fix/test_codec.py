@@ -59,3 +59,13 @@ def test_any_noise_around_a_message_never_hides_it_or_invents_one(
     framer = Framer()
     frames = list(framer.feed(noise + logon(3) + after.replace(b"8=FIX", b"8=FAX")))
     assert [parse(f).seq for f in frames] == [3]
+
+
+def test_m2_no_value_can_inject_a_tag_into_a_frame() -> None:
+    """A ClOrdID carrying SOH would end its field and start others (review M2)."""
+    injected = "X\x0139=2\x0114=1000\x0132=1000"
+    raw = encode("8", "EXCHANGE", "C", 7, [(11, injected), (39, "0"), (14, 0)])
+    message = parse(raw)
+    assert message.get(39) == "0" and message.get(14) == "0"
+    assert message.get(11) == "X?39=2?14=1000?32=1000"
+    assert raw.count(b"\x01") == 11  # 8 9 35 49 56 34 52, then 11 39 14, then 10: no more

@@ -149,14 +149,19 @@ def test_orders_fills_cancels_and_status_over_fix(fix: Fix) -> None:
         rejected = report(buyer, t150="8")
         assert (rejected.get(39), rejected.get(103), rejected.get(58)) == (
             "8",
-            "16",
+            "99",  # FIX 4.4 has no code for a band (5.0's 16): other, with Text
             "PRICE_OUT_OF_BAND",
         )
         buyer.send("D", order("far", "1", 10, REF))  # the same ClOrdID again
         assert report(buyer, t150="8").get(103) == "6"
+        # A side FIX defines but the exchange does not take: an order rejection, not a Reject.
         buyer.send("D", [(11, "bad"), (55, "FOOLAD"), (54, "7"), (38, 1), (40, "1")])
+        unsupported = report(buyer, t150="8", t11="bad")
+        assert (unsupported.get(39), unsupported.get(103)) == ("8", "11")
+        # A malformed one (no quantity) is a session-level Reject naming the tag.
+        buyer.send("D", [(11, "bad-2"), (55, "FOOLAD"), (54, "1"), (40, "1")])
         session_reject = buyer.expect(lambda m: m.msg_type == "3")
-        assert session_reject.get(371) == "54"
+        assert session_reject.get(371) == "38"
         buyer.send("V", [(262, "md")])
         business = buyer.expect(lambda m: m.msg_type == "j")
         assert (business.get(372), business.get(380)) == ("V", "3")

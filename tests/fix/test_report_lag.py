@@ -19,6 +19,7 @@ from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeI
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.server import FixConfig, FixGateway
+from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.fix.client import FixClient
 from tests.fix.test_gateway import REF, order, report
@@ -27,6 +28,7 @@ from tests.fix.test_gateway import REF, order, report
 @pytest.fixture
 def acceptor(tmp_path: Path, engine: EngineProcess) -> Iterator[tuple[int, str, str]]:
     """A FIX acceptor whose sessions may have one report pending; account 2 rests a sell."""
+    migrated.data_dir(tmp_path)
     store = AccountStore(f"sqlite:///{tmp_path / 'accounts.db'}")
     comp_id, secret = store.create_credential(frozenset({"trade", "read"}), (1,))
     store.engine.dispose()

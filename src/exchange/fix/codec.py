@@ -8,11 +8,16 @@ are right, skips everything else up to the next `8=FIX.4.4`, counts what
 it skipped, and never holds more than `max_message` bytes of a frame.
 """
 
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import simplefix
+
+log = logging.getLogger(__name__)
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 BEGIN = b"8=FIX.4.4\x01"
 SOH = b"\x01"
@@ -165,6 +170,20 @@ def encode(
         message.append_pair(122, poss_dup, header=True)
     message.append_pair(52, sending_time or timestamp(), header=True)
     for tag, value in body:
-        message.append_pair(tag, value)
+        message.append_pair(tag, _printable(tag, value) if isinstance(value, str) else value)
     encoded: bytes = message.encode()
     return encoded
+
+
+def _printable(tag: int, value: str) -> str:
+    """The value, if it is printable ASCII; else with every other character as '?'.
+
+    SOH inside a value would end the field and start one of the writer's choosing
+    (tag injection), and FIX 4.4 strings are printable ASCII. Identifiers are already
+    refused at every way in (the REST edge, the core); this is the last line, and it
+    still sends the report (a broker waiting for it must get it) rather than drop it.
+    """
+    if value.isascii() and value.isprintable():
+        return value
+    log.error("FIX tag %d: a value with unprintable characters was masked", tag)
+    return _UNPRINTABLE.sub("?", value)

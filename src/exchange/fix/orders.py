@@ -8,48 +8,50 @@ integers; AvgPx is an exact decimal string.
 """
 
 from decimal import Decimal
-from typing import Final
 
-from exchange.core import (
-    CancelOrder,
-    NewOrder,
-    OrderStatus,
-    OrderType,
-    RejectReason,
-    Side,
-    TimeInForce,
-)
+from exchange.core import CancelOrder, NewOrder, OrderType, RejectReason
 from exchange.fix.codec import Message, timestamp
+from exchange.fix.vocabulary import (
+    EXEC_TYPE,
+    FIX44_SIDES,
+    ORD_STATUS,
+    ORDER_TYPES,
+    SIDE_CODES,
+    SIDES,
+    TIF_CODES,
+    TIME_IN_FORCE,
+    TYPE_CODES,
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    FixSide,
+    FixTimeInForce,
+    OrdRejReason,
+    OrdStatus,
+    Tag,
+    ord_rej_reason,
+)
 from exchange.views.order_view import OrderView, Report
 
 Body = list[tuple[int, str | int]]
-
-SIDES: Final = {"1": Side.BUY, "2": Side.SELL}
-SIDE_CODES: Final = {Side.BUY: "1", Side.SELL: "2"}
-ORDER_TYPES: Final = {"1": OrderType.MARKET, "2": OrderType.LIMIT}
-TYPE_CODES: Final = {OrderType.MARKET: "1", OrderType.LIMIT: "2"}
-TIME_IN_FORCE: Final = {"0": TimeInForce.DAY, "1": TimeInForce.GTC, "3": TimeInForce.IOC,
-                        "4": TimeInForce.FOK}  # fmt: skip
-TIF_CODES: Final = {v: k for k, v in TIME_IN_FORCE.items()}
-ORD_STATUS: Final = {
-    OrderStatus.NEW: "0", OrderStatus.PARTIALLY_FILLED: "1", OrderStatus.FILLED: "2",
-    OrderStatus.CANCELED: "4", OrderStatus.REJECTED: "8", OrderStatus.EXPIRED: "C",
-}  # fmt: skip
-EXEC_TYPE: Final = {"accepted": "0", "fill": "F", "canceled": "4", "expired": "C", "rejected": "8"}
-ORD_REJ_REASON: Final = {
-    RejectReason.UNKNOWN_SYMBOL: 1, RejectReason.MARKET_CLOSED: 2,
-    RejectReason.INSTRUMENT_HALTED: 2, RejectReason.QUANTITY_ABOVE_MAX: 3,
-    RejectReason.RISK_LIMIT: 3, RejectReason.INSUFFICIENT_FUNDS: 3,
-    RejectReason.INSUFFICIENT_SHARES: 3, RejectReason.DUPLICATE_CLIENT_ORDER_ID: 6,
-    RejectReason.INVALID_TIME_IN_FORCE: 11, RejectReason.INVALID_QUANTITY: 13,
-    RejectReason.UNKNOWN_ACCOUNT: 15, RejectReason.PRICE_OUT_OF_BAND: 16,
-    RejectReason.INVALID_PRICE: 18,
-}  # fmt: skip
-"""The engine's reasons as OrdRejReason (103); anything else is 99 (other), with Text."""
+MAX_DIGITS = 18
+"""Every integer tag: at most 18 digits (below 2^63), so no int() of a huge string."""
 
 
 class BadRequestError(Exception):
-    """An application message the engine cannot be asked about: (tag, text) for a Reject."""
+    """A malformed application message (a required tag missing, a number that is not one):
+    (tag, text) for a session-level Reject."""
+
+    def __init__(self, tag: int, text: str) -> None:
+        super().__init__(text)
+        self.tag = tag
+        self.text = text
+
+
+class UnsupportedOrderError(Exception):
+    """A well-formed order with a value FIX defines but this exchange does not take (OrdType
+    stop, TimeInForce GTD, ...): an ExecutionReport rejection with OrdRejReason 11, so the
+    broker's order management closes the order, not a session Reject."""
 
     def __init__(self, tag: int, text: str) -> None:
         super().__init__(text)
@@ -65,37 +67,49 @@ def _required(message: Message, tag: int) -> str:
 
 
 def _integer(message: Message, tag: int, required: bool = True) -> int:
+    """A whole number; "5430.00" is 5430 (FIX engines often write prices and quantities as
+    decimals), "5430.5" is refused (prices are whole Rial, quantities whole shares)."""
     value = message.get(tag)
     if value is None and not required:
         return 0
-    if value is None or not value.isdigit() or len(value) > 15:
+    if value is not None and "." in value:
+        whole, _, fraction = value.partition(".")
+        value = whole if fraction.strip("0") == "" and whole else value
+    if value is None or not (value.isascii() and value.isdigit()) or len(value) > MAX_DIGITS:
         raise BadRequestError(tag, f"tag {tag} must be a whole number")
     return int(value)
 
 
 def new_order(message: Message, account: int) -> NewOrder:
-    side = SIDES.get(_required(message, 54))
-    order_type = ORDER_TYPES.get(_required(message, 40))
-    tif = TIME_IN_FORCE.get(message.get(59) or "0")
+    raw = _required(message, Tag.SIDE)
+    side = SIDES.get(raw)
+    kind = _required(message, Tag.ORD_TYPE)
+    order_type = ORDER_TYPES.get(kind)
+    tif_raw = message.get(Tag.TIME_IN_FORCE) or FixTimeInForce.DAY
+    tif = TIME_IN_FORCE.get(tif_raw)
     if side is None:
-        raise BadRequestError(54, "Side must be 1 (buy) or 2 (sell)")
+        raise UnsupportedOrderError(Tag.SIDE, f"Side {raw} is not supported: 1 (buy) or 2 (sell)")
     if order_type is None:
-        raise BadRequestError(40, "OrdType must be 1 (market) or 2 (limit)")
+        raise UnsupportedOrderError(
+            Tag.ORD_TYPE, f"OrdType {kind} is not supported: 1 (market) or 2 (limit)"
+        )
     if tif is None:
-        raise BadRequestError(59, "TimeInForce must be 0, 1, 3 or 4")
-    price = _integer(message, 44, required=order_type is OrderType.LIMIT)
+        raise UnsupportedOrderError(
+            Tag.TIME_IN_FORCE, f"TimeInForce {tif_raw} is not supported: 0, 1, 3 or 4"
+        )
+    price = _integer(message, Tag.PRICE, required=order_type is OrderType.LIMIT)
     return NewOrder(
-        account, _required(message, 11)[:64], _required(message, 55)[:16], side, order_type, tif,
-        price, _integer(message, 38),
+        account, _required(message, Tag.CL_ORD_ID)[:64], _required(message, Tag.SYMBOL)[:16],
+        side, order_type, tif, price, _integer(message, Tag.ORDER_QTY),
     )  # fmt: skip
 
 
 def cancel_order(message: Message, account: int) -> CancelOrder:
-    _required(message, 11)
-    order_id = message.get(37)
-    if order_id and order_id.isdigit():
+    _required(message, Tag.CL_ORD_ID)
+    order_id = message.get(Tag.ORDER_ID)
+    if order_id and order_id.isascii() and order_id.isdigit() and len(order_id) <= MAX_DIGITS:
         return CancelOrder(account, order_id=int(order_id))
-    return CancelOrder(account, client_order_id=_required(message, 41)[:64])
+    return CancelOrder(account, client_order_id=_required(message, Tag.ORIG_CL_ORD_ID)[:64])
 
 
 def _avg_price(order: OrderView) -> str:
@@ -110,84 +124,128 @@ def execution_report(
 ) -> Body:
     """An ExecutionReport (8) for one of the view's reports; `cancel`: (ClOrdID, OrigClOrdID)."""
     body: Body = [
-        (37, report.order_id),
-        (11, cancel[0] if cancel else report.client_order_id),
+        (Tag.ORDER_ID, report.order_id),
+        (Tag.CL_ORD_ID, cancel[0] if cancel else report.client_order_id),
     ]
     if cancel:
-        body.append((41, cancel[1]))
+        body.append((Tag.ORIG_CL_ORD_ID, cancel[1]))
     body += [
-        (17, report.seq),
-        (150, EXEC_TYPE[report.kind]),
-        (39, ORD_STATUS[report.status]),
-        (55, report.symbol),
-        (54, SIDE_CODES[report.side]),
-        (38, report.quantity),
-        (40, TYPE_CODES[report.order_type]),
-        (59, TIF_CODES[report.time_in_force]),
+        (Tag.EXEC_ID, report.seq),
+        (Tag.EXEC_TYPE, EXEC_TYPE[report.kind]),
+        (Tag.ORD_STATUS, ORD_STATUS[report.status]),
+        (Tag.SYMBOL, report.symbol),
+        (Tag.SIDE, SIDE_CODES[report.side]),
+        (Tag.ORDER_QTY, report.quantity),
+        (Tag.ORD_TYPE, TYPE_CODES[report.order_type]),
+        (Tag.TIME_IN_FORCE, TIF_CODES[report.time_in_force]),
     ]
     if report.order_type is OrderType.LIMIT:
-        body.append((44, report.price))
+        body.append((Tag.PRICE, report.price))
     if report.execution is not None:
-        body += [(31, report.execution.price), (32, report.execution.quantity)]
+        body += [
+            (Tag.LAST_PX, report.execution.price),
+            (Tag.LAST_QTY, report.execution.quantity),
+        ]
     body += [
-        (151, report.remaining),
-        (14, report.filled),
-        (6, _avg_price(order) if order is not None else "0"),
-        (60, timestamp()),
+        (Tag.LEAVES_QTY, report.remaining),
+        (Tag.CUM_QTY, report.filled),
+        (Tag.AVG_PX, _avg_price(order) if order is not None else "0"),
+        (Tag.TRANSACT_TIME, timestamp()),
     ]
     if report.kind == "rejected":
         reason = RejectReason(report.reject_reason)
-        body += [(103, ORD_REJ_REASON.get(reason, 99)), (58, reason.name)]
+        body += [(Tag.ORD_REJ_REASON, ord_rej_reason(reason)), (Tag.TEXT, reason.name)]
     return body
 
 
 def status_report(order: OrderView, exec_id: str) -> Body:
     """ExecType I (order status), for an OrderStatusRequest."""
     body: Body = [
-        (37, order.id), (11, order.client_order_id), (17, exec_id), (150, "I"),
-        (39, ORD_STATUS[order.status]), (55, order.symbol), (54, SIDE_CODES[order.side]),
-        (38, order.quantity), (40, TYPE_CODES[order.order_type]),
-        (59, TIF_CODES[order.time_in_force]),
-    ]  # fmt: skip
+        (Tag.ORDER_ID, order.id),
+        (Tag.CL_ORD_ID, order.client_order_id),
+        (Tag.EXEC_ID, exec_id),
+        (Tag.EXEC_TYPE, ExecType.ORDER_STATUS),
+        (Tag.ORD_STATUS, ORD_STATUS[order.status]),
+        (Tag.SYMBOL, order.symbol),
+        (Tag.SIDE, SIDE_CODES[order.side]),
+        (Tag.ORDER_QTY, order.quantity),
+        (Tag.ORD_TYPE, TYPE_CODES[order.order_type]),
+        (Tag.TIME_IN_FORCE, TIF_CODES[order.time_in_force]),
+    ]
     if order.order_type is OrderType.LIMIT:
-        body.append((44, order.price))
-    body += [(151, order.remaining), (14, order.filled), (6, _avg_price(order)),
-             (60, timestamp())]  # fmt: skip
+        body.append((Tag.PRICE, order.price))
+    body += [
+        (Tag.LEAVES_QTY, order.remaining),
+        (Tag.CUM_QTY, order.filled),
+        (Tag.AVG_PX, _avg_price(order)),
+        (Tag.TRANSACT_TIME, timestamp()),
+    ]
     return body
 
 
-def _no_order(message: Message, exec_id: str, exec_type: str, tail: Body) -> Body:
+def _no_order(message: Message, exec_id: str, exec_type: ExecType, tail: Body) -> Body:
     """An ExecutionReport about a request that names no order the exchange holds."""
+    side = message.get(Tag.SIDE) or ""
     return [
-        (37, message.get(37) or "NONE"), (11, message.get(11) or "NONE"), (17, exec_id),
-        (150, exec_type), (39, "8"), (55, message.get(55) or "NONE"),
-        (54, message.get(54) or "1"), (151, 0), (14, 0), (6, "0"), *tail, (60, timestamp()),
-    ]  # fmt: skip
+        (Tag.ORDER_ID, message.get(Tag.ORDER_ID) or "NONE"),
+        (Tag.CL_ORD_ID, message.get(Tag.CL_ORD_ID) or "NONE"),
+        (Tag.EXEC_ID, exec_id),
+        (Tag.EXEC_TYPE, exec_type),
+        (Tag.ORD_STATUS, OrdStatus.REJECTED),
+        (Tag.SYMBOL, message.get(Tag.SYMBOL) or "NONE"),
+        (Tag.SIDE, side if side in FIX44_SIDES else FixSide.BUY),
+        (Tag.LEAVES_QTY, 0),
+        (Tag.CUM_QTY, 0),
+        (Tag.AVG_PX, "0"),
+        *tail,
+        (Tag.TRANSACT_TIME, timestamp()),
+    ]
 
 
 def unknown_order_status(message: Message, exec_id: str) -> Body:
-    return _no_order(message, exec_id, "I", [(58, "unknown order")])
+    return _no_order(message, exec_id, ExecType.ORDER_STATUS, [(Tag.TEXT, "unknown order")])
 
 
 def refused(message: Message, exec_id: str, reason: RejectReason | None) -> Body:
     """ExecType 8 for an order that was never created: a duplicate ClOrdID (reason None) or
     a refusal before an order id was given (unknown account, unusable ClOrdID)."""
     if reason is None:
-        return _no_order(message, exec_id, "8", [(103, 6), (58, "duplicate ClOrdID")])
-    return _no_order(
-        message, exec_id, "8", [(103, ORD_REJ_REASON.get(reason, 99)), (58, reason.name)]
-    )
+        tail: Body = [(Tag.ORD_REJ_REASON, OrdRejReason.DUPLICATE_ORDER),
+                      (Tag.TEXT, "duplicate ClOrdID")]  # fmt: skip
+    else:
+        tail = [(Tag.ORD_REJ_REASON, ord_rej_reason(reason)), (Tag.TEXT, reason.name)]
+    return _no_order(message, exec_id, ExecType.REJECTED, tail)
+
+
+def unsupported(message: Message, exec_id: str, text: str) -> Body:
+    """ExecType 8, OrdRejReason 11: a well-formed order with a value this exchange does not take."""
+    tail: Body = [
+        (Tag.ORD_REJ_REASON, OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC),
+        (Tag.TEXT, text[:200]),
+    ]
+    return _no_order(message, exec_id, ExecType.REJECTED, tail)
 
 
 def cancel_reject(message: Message, reason: RejectReason, order: OrderView | None) -> Body:
-    """OrderCancelReject (9): too late (the order is final) or unknown order."""
-    too_late = reason is RejectReason.ORDER_FINAL
+    """OrderCancelReject (9): too late (the order is final) or unknown order.
+
+    Another account's order is answered exactly as an order that does not exist: whether an
+    order id belongs to someone else is not the caller's business.
+    """
+    too_late = reason is RejectReason.ORDER_FINAL and order is not None
+    text = RejectReason.ORDER_FINAL.name if too_late else RejectReason.UNKNOWN_ORDER.name
     return [
-        (37, order.id if order else "NONE"),
-        (11, message.get(11) or "NONE"),
-        (41, message.get(41) or (order.client_order_id if order else "NONE")),
-        (39, ORD_STATUS[order.status] if order else "8"),
-        (434, 1),
-        (102, 0 if too_late else 1),
-        (58, reason.name),
+        (Tag.ORDER_ID, order.id if order else "NONE"),
+        (Tag.CL_ORD_ID, message.get(Tag.CL_ORD_ID) or "NONE"),
+        (
+            Tag.ORIG_CL_ORD_ID,
+            message.get(Tag.ORIG_CL_ORD_ID) or (order.client_order_id if order else "NONE"),
+        ),
+        (Tag.ORD_STATUS, ORD_STATUS[order.status] if order else OrdStatus.REJECTED),
+        (Tag.CXL_REJ_RESPONSE_TO, CxlRejResponseTo.ORDER_CANCEL_REQUEST),
+        (
+            Tag.CXL_REJ_REASON,
+            CxlRejReason.TOO_LATE_TO_CANCEL if too_late else CxlRejReason.UNKNOWN_ORDER,
+        ),
+        (Tag.TEXT, text),
     ]

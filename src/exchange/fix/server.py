@@ -31,6 +31,13 @@ from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
 from exchange.fix.session import Close, Deliver, Send, Session
 from exchange.fix.store import SessionStore
+from exchange.fix.vocabulary import (
+    BusinessRejectReason,
+    MsgType,
+    SessionRejectReason,
+    Tag,
+    YesNo,
+)
 from exchange.heap import settle
 from exchange.sequencer import Batch
 from exchange.views.fanout import ReportFanout, Subscriber
@@ -38,8 +45,6 @@ from exchange.views.order_view import ExchangeView, Report
 from exchange.web.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
-VALUE_INCORRECT = 5  # SessionRejectReason: value is incorrect (out of range) for this tag
-APPLICATION_NOT_AVAILABLE = 4  # BusinessRejectReason
 
 
 @dataclass
@@ -99,7 +104,7 @@ class Connection:
             self.gateway.cancels.pop(report.order_id, None) if report.kind == "canceled" else None
         )
         body = orders.execution_report(report, view.orders.get(report.order_id), cancel)
-        self.write(session.send("8", body, event=report.seq).raw)
+        self.write(session.send(MsgType.EXECUTION_REPORT, body, event=report.seq).raw)
         self.last_event = report.seq
 
     def flush(self) -> None:
@@ -207,8 +212,9 @@ class FixGateway:
 
     async def _handle(self, connection: Connection, message: Message) -> None:
         session = connection.session
-        if session.client_id is None and message.msg_type == "A":
-            sender, password = message.get(49) or "", message.get(554) or ""
+        if session.client_id is None and message.msg_type == MsgType.LOGON:
+            sender = message.get(Tag.SENDER_COMP_ID) or ""
+            password = message.get(Tag.PASSWORD) or ""
             credential = await asyncio.to_thread(self.accounts.authenticate, sender, password)
             if credential is not None and "trade" in credential.scopes:
                 if sender in self.live:
@@ -237,10 +243,16 @@ class FixGateway:
     def _account(self, connection: Connection, message: Message) -> int | None:
         credential = connection.credential
         assert credential is not None
-        named = message.get(1)
+        named = message.get(Tag.ACCOUNT)
         if named is None and len(credential.accounts) == 1:
             return credential.accounts[0]
-        if named is not None and named.isdigit() and int(named) in credential.accounts:
+        if (
+            named is not None
+            and named.isascii()
+            and named.isdigit()
+            and len(named) <= orders.MAX_DIGITS
+            and int(named) in credential.accounts
+        ):
             return int(named)
         return None
 
@@ -249,39 +261,58 @@ class FixGateway:
         account = self._account(connection, message)
         if account is None:
             connection.write(
-                session.reject(message, VALUE_INCORRECT, "Account (1) required or not yours", 1).raw
+                session.reject(
+                    message,
+                    SessionRejectReason.VALUE_IS_INCORRECT,
+                    "Account (1) required or not yours",
+                    Tag.ACCOUNT,
+                ).raw
             )
             return
         try:
-            if message.msg_type == "D":
+            if message.msg_type == MsgType.NEW_ORDER_SINGLE:
                 await self._new_order(connection, message, account)
-            elif message.msg_type == "F":
+            elif message.msg_type == MsgType.ORDER_CANCEL_REQUEST:
                 await self._cancel(connection, message, account)
             else:
                 self._status(connection, message, account)
+        except orders.UnsupportedOrderError as error:
+            self._status_ids += 1
+            body = orders.unsupported(
+                message, f"U{int(time.time())}-{self._status_ids}", error.text
+            )
+            connection.write(session.send(MsgType.EXECUTION_REPORT, body).raw)
         except orders.BadRequestError as error:
-            connection.write(session.reject(message, VALUE_INCORRECT, error.text, error.tag).raw)
+            connection.write(
+                session.reject(
+                    message, SessionRejectReason.VALUE_IS_INCORRECT, error.text, error.tag
+                ).raw
+            )
         except EngineUnavailableError:
-            connection.write(session.business_reject(message, APPLICATION_NOT_AVAILABLE,
-                                                     "the engine is unavailable").raw)  # fmt: skip
+            connection.write(
+                session.business_reject(
+                    message,
+                    BusinessRejectReason.APPLICATION_NOT_AVAILABLE,
+                    "the engine is unavailable",
+                ).raw
+            )
 
     async def _new_order(self, connection: Connection, message: Message, account: int) -> None:
         command = orders.new_order(message, account)
         reply = await self.engine.submit(command)
         first = reply.events[0] if reply.events else None
         session = connection.session
-        if type(first) is DuplicateOrder and message.get(97) != "Y":
+        if type(first) is DuplicateOrder and message.get(Tag.POSS_RESEND) != YesNo.YES:
             body = orders.refused(message, f"D{reply.seq}", None)
-            connection.write(session.send("8", body).raw)
+            connection.write(session.send(MsgType.EXECUTION_REPORT, body).raw)
         elif type(first) is DuplicateOrder:  # a PossResend: the order as it stands
             order = self.view.order(account, first.order_id)
             if order is not None:
-                connection.write(
-                    session.send("8", orders.status_report(order, f"R{reply.seq}")).raw
-                )
+                body = orders.status_report(order, f"R{reply.seq}")
+                connection.write(session.send(MsgType.EXECUTION_REPORT, body).raw)
         elif type(first) is OrderRejected and not first.order_id:
             body = orders.refused(message, f"X{reply.seq}", first.reason)
-            connection.write(session.send("8", body).raw)
+            connection.write(session.send(MsgType.EXECUTION_REPORT, body).raw)
         # Anything else (accepted, rejected with an id, fills) arrives from the feed.
 
     async def _cancel(self, connection: Connection, message: Message, account: int) -> None:
@@ -294,8 +325,8 @@ class FixGateway:
         )
         if target is not None:  # before the engine answers: the feed may be quicker
             self.cancels[target.id] = (
-                message.get(11) or "",
-                message.get(41) or target.client_order_id,
+                message.get(Tag.CL_ORD_ID) or "",
+                message.get(Tag.ORIG_CL_ORD_ID) or target.client_order_id,
             )
         reply = await self.engine.submit(command)
         first = reply.events[0] if reply.events else None
@@ -304,15 +335,15 @@ class FixGateway:
                 self.cancels.pop(target.id, None)
             reason = first.reason if first.reason in RejectReason else RejectReason.UNKNOWN_ORDER
             body = orders.cancel_reject(message, reason, target)
-            connection.write(connection.session.send("9", body).raw)
+            connection.write(connection.session.send(MsgType.ORDER_CANCEL_REJECT, body).raw)
 
     def _status(self, connection: Connection, message: Message, account: int) -> None:
         view = self.view
-        order_id = message.get(37) or ""
+        order_id = message.get(Tag.ORDER_ID) or ""
         order = (
             view.order(account, int(order_id))
-            if order_id.isdigit()
-            else view.order_by_client_id(account, message.get(11) or "")
+            if order_id.isascii() and order_id.isdigit() and len(order_id) <= orders.MAX_DIGITS
+            else view.order_by_client_id(account, message.get(Tag.CL_ORD_ID) or "")
         )
         self._status_ids += 1
         exec_id = f"S{int(time.time())}-{self._status_ids}"
@@ -321,7 +352,7 @@ class FixGateway:
             if order
             else orders.unknown_order_status(message, exec_id)
         )
-        connection.write(connection.session.send("8", body).raw)
+        connection.write(connection.session.send(MsgType.EXECUTION_REPORT, body).raw)
 
     # ------------------------------------------------------------ lifecycle
 

@@ -27,18 +27,34 @@ from datetime import UTC, datetime
 
 from exchange.fix.codec import Message, encode, parse, parse_timestamp
 from exchange.fix.store import SessionStore
+from exchange.fix.vocabulary import (
+    BusinessRejectReason,
+    EncryptMethod,
+    MsgType,
+    SessionRejectReason,
+    Tag,
+    YesNo,
+)
 
-APPLICATION = frozenset({"D", "F", "H"})
+APPLICATION = frozenset(
+    {MsgType.NEW_ORDER_SINGLE, MsgType.ORDER_CANCEL_REQUEST, MsgType.ORDER_STATUS_REQUEST}
+)
 """Message types handed to the order layer."""
-SESSION_TYPES = frozenset({"0", "1", "2", "3", "4", "5", "A"})
-REQUIRED_HEADER = (8, 9, 35, 49, 56, 34, 52)
-
-# SessionRejectReason (373)
-REQUIRED_TAG_MISSING = 1
-COMP_ID_PROBLEM = 9
-SENDING_TIME_ACCURACY = 10
-# BusinessRejectReason (380)
-UNSUPPORTED_MESSAGE_TYPE = 3
+SESSION_TYPES = frozenset(
+    {MsgType.HEARTBEAT, MsgType.TEST_REQUEST, MsgType.RESEND_REQUEST, MsgType.REJECT,
+     MsgType.SEQUENCE_RESET, MsgType.LOGOUT, MsgType.LOGON}
+)  # fmt: skip
+REQUIRED_HEADER = (
+    Tag.BEGIN_STRING, Tag.BODY_LENGTH, Tag.MSG_TYPE, Tag.SENDER_COMP_ID, Tag.TARGET_COMP_ID,
+    Tag.MSG_SEQ_NUM, Tag.SENDING_TIME,
+)  # fmt: skip
+HEADER_AND_TRAILER = frozenset(
+    {*REQUIRED_HEADER, Tag.CHECK_SUM, Tag.POSS_DUP_FLAG, Tag.ORIG_SENDING_TIME}
+)
+"""Written anew when a message is sent again."""
+MAX_TEST_REQ_ID = 64
+"""A TestReqID is echoed in the Heartbeat: at most this many characters of it (H4)."""
+MAX_SEQ_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -107,31 +123,42 @@ class Session:
         self.last_out = self.clock()
         return Send(raw)
 
-    def _logout(self, text: str) -> list[Action]:
+    def _logout(self, text: str, to: str | None = None) -> list[Action]:
+        """Logout and close; before a Logon succeeded, an unnumbered Logout to `to` (the
+        SenderCompID the counterparty gave, so its engine takes the Logout as its own)."""
         actions: list[Action] = []
         if self.client_id is not None:
-            actions.append(self.send("5", [(58, text[:200])]))
+            actions.append(self.send(MsgType.LOGOUT, [(Tag.TEXT, text[:200])]))
         else:  # not logged on: an unnumbered answer, nothing to keep
-            target = "UNKNOWN"
-            actions.append(Send(encode("5", self.our_id, target, 1, [(58, text[:200])])))
+            target = to[:64] if to and to.isascii() and to.isprintable() else "UNKNOWN"
+            body: list[tuple[int, str | int]] = [(Tag.TEXT, text[:200])]
+            actions.append(Send(encode(MsgType.LOGOUT, self.our_id, target, 1, body)))
         self.closed = True
         actions.append(Close(text))
         return actions
 
     def _reject(self, ref: Message, reason: int, text: str, tag: int | None = None) -> Send:
-        body: list[tuple[int, str | int]] = [(45, ref.seq), (373, reason), (58, text[:200])]
+        body: list[tuple[int, str | int]] = [
+            (Tag.REF_SEQ_NUM, ref.seq),
+            (Tag.SESSION_REJECT_REASON, reason),
+            (Tag.TEXT, text[:200]),
+        ]
         if ref.msg_type:
-            body.insert(1, (372, ref.msg_type))
+            body.insert(1, (Tag.REF_MSG_TYPE, ref.msg_type))
         if tag is not None:
-            body.insert(1, (371, tag))
-        return self.send("3", body)
+            body.insert(1, (Tag.REF_TAG_ID, tag))
+        return self.send(MsgType.REJECT, body)
 
     def reject(self, ref: Message, reason: int, text: str, tag: int | None = None) -> Send:
         """A session-level Reject (35=3) of an application message the order layer refused."""
         return self._reject(ref, reason, text, tag)
 
     def business_reject(self, ref: Message, reason: int, text: str) -> Send:
-        return self.send("j", [(45, ref.seq), (372, ref.msg_type), (380, reason), (58, text[:200])])
+        return self.send(
+            MsgType.BUSINESS_MESSAGE_REJECT,
+            [(Tag.REF_SEQ_NUM, ref.seq), (Tag.REF_MSG_TYPE, ref.msg_type),
+             (Tag.BUSINESS_REJECT_REASON, reason), (Tag.TEXT, text[:200])],
+        )  # fmt: skip
 
     # ------------------------------------------------------------ receiving
 
@@ -144,19 +171,29 @@ class Session:
             return self._logon(message)
         missing = [t for t in REQUIRED_HEADER if t not in message.fields]
         if missing or message.seq <= 0:
-            return [self._reject(message, REQUIRED_TAG_MISSING, f"missing header tag {missing}")]
-        if message.get(49) != self.client_id or message.get(56) != self.our_id:
             return [
-                self._reject(message, COMP_ID_PROBLEM, "wrong CompID"),
+                self._reject(
+                    message, SessionRejectReason.REQUIRED_TAG_MISSING, f"missing header {missing}"
+                )
+            ]
+        if (
+            message.get(Tag.SENDER_COMP_ID) != self.client_id
+            or message.get(Tag.TARGET_COMP_ID) != self.our_id
+        ):
+            return [
+                self._reject(message, SessionRejectReason.COMP_ID_PROBLEM, "wrong CompID"),
                 *self._logout("CompID problem"),
             ]
         problem = self._sending_time_problem(message)
         if problem:
-            return [self._reject(message, SENDING_TIME_ACCURACY, problem), *self._logout(problem)]
+            reject = self._reject(
+                message, SessionRejectReason.SENDING_TIME_ACCURACY_PROBLEM, problem
+            )
+            return [reject, *self._logout(problem)]
         return self._sequenced(message)
 
     def _sending_time_problem(self, message: Message) -> str | None:
-        sent_at = parse_timestamp(message.get(52) or "")
+        sent_at = parse_timestamp(message.get(Tag.SENDING_TIME) or "")
         if sent_at is None:
             return "SendingTime is not a UTC timestamp"
         if abs(sent_at.timestamp() - self.clock()) > self.max_skew:
@@ -164,20 +201,20 @@ class Session:
         return None
 
     def _logon(self, message: Message) -> list[Action]:
-        if message.msg_type != "A":
+        if message.msg_type != MsgType.LOGON:
             return self._logout("the first message must be a Logon")
-        sender = message.get(49) or ""
-        if not sender or message.get(56) != self.our_id:
+        sender = message.get(Tag.SENDER_COMP_ID) or ""
+        if not sender or message.get(Tag.TARGET_COMP_ID) != self.our_id:
             return self._logout("wrong CompIDs")
-        if not self.authenticate(sender, message.get(554) or ""):
-            return self._logout("logon refused")
+        if not self.authenticate(sender, message.get(Tag.PASSWORD) or ""):
+            return self._logout("logon refused", to=sender)
         problem = self._sending_time_problem(message)
         if problem:
             return self._logout(problem)
-        interval = message.get(108) or ""
-        if not interval.isdigit() or not 1 <= int(interval) <= 300:
+        interval = message.get(Tag.HEART_BT_INT) or ""
+        if not (interval.isascii() and interval.isdigit()) or not 1 <= int(interval[:4]) <= 300:
             return self._logout("HeartBtInt must be 1 to 300 seconds")
-        reset = message.get(141) == "Y"
+        reset = message.get(Tag.RESET_SEQ_NUM_FLAG) == YesNo.YES
         if reset:
             self.store.reset(sender)
         self.next_in, self.next_out = self.store.sequences(sender)
@@ -186,10 +223,13 @@ class Session:
             return self._logout(f"MsgSeqNum too low, expecting {self.next_in}")
         self.client_id = sender
         self.heartbeat = float(int(interval))
-        body: list[tuple[int, str | int]] = [(98, 0), (108, int(interval))]
+        body: list[tuple[int, str | int]] = [
+            (Tag.ENCRYPT_METHOD, EncryptMethod.NONE),
+            (Tag.HEART_BT_INT, int(interval)),
+        ]
         if reset:
-            body.append((141, "Y"))
-        actions: list[Action] = [self.send("A", body)]
+            body.append((Tag.RESET_SEQ_NUM_FLAG, YesNo.YES))
+        actions: list[Action] = [self.send(MsgType.LOGON, body)]
         if message.seq > self.next_in:
             actions.append(self._ask_resend())
         else:
@@ -203,46 +243,49 @@ class Session:
 
     def _ask_resend(self) -> Send:
         self.resend_requested = True
-        return self.send("2", [(7, self.next_in), (16, 0)])
+        return self.send(
+            MsgType.RESEND_REQUEST, [(Tag.BEGIN_SEQ_NO, self.next_in), (Tag.END_SEQ_NO, 0)]
+        )
 
     def _sequenced(self, message: Message) -> list[Action]:
         kind = message.msg_type
         seq = message.seq
-        if kind == "4":
+        if kind == MsgType.SEQUENCE_RESET:
             return self._sequence_reset(message)
         if seq < self.next_in:
-            if message.get(43) == "Y":
+            if message.get(Tag.POSS_DUP_FLAG) == YesNo.YES:
                 return []  # a duplicate we already have
             return self._logout(f"MsgSeqNum too low, expecting {self.next_in} but received {seq}")
         if seq > self.next_in:
-            if kind == "5":
+            if kind == MsgType.LOGOUT:
                 return self._logout("logout")
             return [] if self.resend_requested else [self._ask_resend()]
         self._advance()
         self.resend_requested = False
-        if kind == "0":
+        if kind == MsgType.HEARTBEAT:
             return []
-        if kind == "1":
-            return [self.send("0", [(112, message.get(112) or "")])]
-        if kind == "2":
+        if kind == MsgType.TEST_REQUEST:
+            test_id = (message.get(Tag.TEST_REQ_ID) or "")[:MAX_TEST_REQ_ID]
+            return [self.send(MsgType.HEARTBEAT, [(Tag.TEST_REQ_ID, test_id)])]
+        if kind == MsgType.RESEND_REQUEST:
             return self._resend(message)
-        if kind == "5":
+        if kind == MsgType.LOGOUT:
             return self._logout("logout acknowledged")
-        if kind in ("3", "A"):
+        if kind in (MsgType.REJECT, MsgType.LOGON):
             return []
         if kind in APPLICATION:
             return [Deliver(message)]
-        return [
-            self.send("j", [(45, seq), (372, kind), (380, UNSUPPORTED_MESSAGE_TYPE),
-                            (58, f"message type {kind!r} is not supported")]),
-        ]  # fmt: skip
+        text = f"message type {kind[:8]!r} is not supported"
+        return [self.business_reject(message, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, text)]
 
     def _sequence_reset(self, message: Message) -> list[Action]:
-        new_seq = message.get(36) or ""
-        if not new_seq.isdigit():
-            return [self._reject(message, REQUIRED_TAG_MISSING, "NewSeqNo missing")]
-        gap_fill = message.get(123) == "Y"
-        if gap_fill and message.seq < self.next_in and message.get(43) != "Y":
+        new_seq = message.get(Tag.NEW_SEQ_NO) or ""
+        if not (new_seq.isascii() and new_seq.isdigit()) or len(new_seq) > MAX_SEQ_DIGITS:
+            return [
+                self._reject(message, SessionRejectReason.REQUIRED_TAG_MISSING, "NewSeqNo missing")
+            ]
+        gap_fill = message.get(Tag.GAP_FILL_FLAG) == YesNo.YES
+        if gap_fill and message.seq < self.next_in and message.get(Tag.POSS_DUP_FLAG) != YesNo.YES:
             return self._logout(f"MsgSeqNum too low, expecting {self.next_in}")
         if int(new_seq) > self.next_in or not gap_fill:
             assert self.client_id is not None
@@ -253,9 +296,19 @@ class Session:
 
     def _resend(self, request: Message) -> list[Action]:
         assert self.client_id is not None
-        begin_raw, end_raw = request.get(7) or "", request.get(16) or ""
-        if not begin_raw.isdigit() or not end_raw.isdigit():
-            return [self._reject(request, REQUIRED_TAG_MISSING, "BeginSeqNo/EndSeqNo missing")]
+        begin_raw = request.get(Tag.BEGIN_SEQ_NO) or ""
+        end_raw = request.get(Tag.END_SEQ_NO) or ""
+        if not all(
+            raw.isascii() and raw.isdigit() and len(raw) <= MAX_SEQ_DIGITS
+            for raw in (begin_raw, end_raw)
+        ):
+            return [
+                self._reject(
+                    request,
+                    SessionRejectReason.REQUIRED_TAG_MISSING,
+                    "BeginSeqNo/EndSeqNo missing",
+                )
+            ]
         begin = max(1, int(begin_raw))
         end = int(end_raw) or self.next_out - 1
         end = min(end, self.next_out - 1)
@@ -271,13 +324,9 @@ class Session:
                 actions.append(self._gap_fill(gap_start, seq))
                 gap_start = None
             old = parse(original.raw)
-            body = [
-                (t, v.decode())
-                for t, v in old.fields.items()
-                if t not in (8, 9, 10, 34, 35, 43, 49, 52, 56, 122)
-            ]
+            body = [(t, v.decode()) for t, v in old.fields.items() if t not in HEADER_AND_TRAILER]
             raw = encode(original.msg_type, self.our_id, self.client_id, seq, body,  # type: ignore[arg-type]
-                         poss_dup=old.get(52) or "")  # fmt: skip
+                         poss_dup=old.get(Tag.SENDING_TIME) or "")  # fmt: skip
             actions.append(Send(raw))
         if gap_start is not None:
             actions.append(self._gap_fill(gap_start, end + 1))
@@ -287,7 +336,11 @@ class Session:
     def _gap_fill(self, first: int, next_seq: int) -> Send:
         assert self.client_id is not None
         now = datetime.now(UTC)
-        raw = encode("4", self.our_id, self.client_id, first, [(123, "Y"), (36, next_seq)],
+        body: list[tuple[int, str | int]] = [
+            (Tag.GAP_FILL_FLAG, YesNo.YES),
+            (Tag.NEW_SEQ_NO, next_seq),
+        ]
+        raw = encode(MsgType.SEQUENCE_RESET, self.our_id, self.client_id, first, body,
                      poss_dup=now.strftime("%Y%m%d-%H:%M:%S.000"))  # fmt: skip
         return Send(raw)
 
@@ -307,7 +360,8 @@ class Session:
         actions: list[Action] = []
         if self.test_request_sent is None and now - self.last_in > self.heartbeat * 1.2:
             self.test_request_sent = now
-            actions.append(self.send("1", [(112, f"T{next(self._test_ids)}")]))
+            test_id = f"T{next(self._test_ids)}"
+            actions.append(self.send(MsgType.TEST_REQUEST, [(Tag.TEST_REQ_ID, test_id)]))
         elif now - self.last_out >= self.heartbeat:
-            actions.append(self.send("0", []))
+            actions.append(self.send(MsgType.HEARTBEAT, []))
         return actions
