@@ -81,6 +81,8 @@ class RejectReason(IntEnum):
     INVALID_SIDE = 29
     INVALID_ORDER_TYPE = 30
     UNKNOWN_COMMAND = 31
+    BALANCE_LIMIT = 32
+    """The balance or position (with what open orders may still bring in) would pass MAX_BALANCE."""
 
 
 class CancelReason(IntEnum):

@@ -65,7 +65,11 @@ MAX_CLIENT_ORDER_ID_LENGTH: Final = 64
 MAX_REFERENCE_LENGTH: Final = 64
 MAX_SYMBOL_LENGTH: Final = 12
 MAX_AMOUNT: Final = 10**18
-"""Upper bound for one deposit or withdrawal; keeps every total inside 64-bit signed range."""
+"""Upper bound for one deposit or withdrawal, an order's quantity and a listing's notional."""
+MAX_BALANCE: Final = 2**62
+"""Upper bound for any cash balance or position, including what open orders may still
+bring in: half of the 64-bit signed range, so every total, reservation and notional the
+core computes fits msgpack, the journal and the reporter's BIGINT columns with room."""
 
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
@@ -90,6 +94,18 @@ _TIFS: Final = (_DAY, _GTC, _IOC, _FOK)
 R = RejectReason
 
 _Handler = Callable[[Any, int, list[Event]], None]
+
+
+def _credit_price(instrument: Instrument) -> int:
+    """The most a sell order entering now can be paid per share.
+
+    The band's upper price, or a resting bid above it (a GTC bid of an
+    earlier day, when the band has moved down since): a sell trades at the
+    bids it crosses, and once it rests, at its own price, which is in the band.
+    """
+    high = instrument.high_price
+    keys = instrument.book.bids.keys
+    return keys[-1] if keys and keys[-1] > high else high
 
 
 def _valid_trading_day(day: int) -> bool:
@@ -233,8 +249,17 @@ class ExchangeCore:
             reserve_price = price if order_type == _LIMIT else instrument.high_price
             if account.cash - account.cash_reserved < reserve_price * quantity:
                 return R.INSUFFICIENT_FUNDS
+            if position is not None and (
+                position.total + position.open_quantity + quantity > MAX_BALANCE
+            ):
+                return R.BALANCE_LIMIT
         elif position is None or position.total - position.reserved < quantity:
             return R.INSUFFICIENT_SHARES
+        elif (
+            account.cash + account.cash_incoming + _credit_price(instrument) * quantity
+            > MAX_BALANCE
+        ):
+            return R.BALANCE_LIMIT
         return None
 
     def _accept(
@@ -278,6 +303,9 @@ class ExchangeCore:
             limit = price if order_type == _LIMIT else instrument.high_price
         else:
             position.reserved += quantity
+            credit_price = _credit_price(instrument)
+            order.reserve_price = credit_price
+            account.cash_incoming += credit_price * quantity
             limit = price if order_type == _LIMIT else instrument.low_price
         out.append(
             OrderAccepted(
@@ -386,10 +414,12 @@ class ExchangeCore:
                     account.cash_reserved -= order.reserve_price * n
                     position.total += n
                     counter.cash += notional
+                    counter.cash_incoming -= resting.reserve_price * n
                     counter_position.total -= n
                     counter_position.reserved -= n
                 else:
                     account.cash += notional
+                    account.cash_incoming -= order.reserve_price * n
                     position.total -= n
                     position.reserved -= n
                     counter.cash -= notional
@@ -472,6 +502,7 @@ class ExchangeCore:
             account.cash_reserved -= order.reserve_price * leaves
         else:
             position.reserved -= leaves
+            account.cash_incoming -= order.reserve_price * leaves
         position.open_quantity -= leaves
         order.leaves = 0
         if expire:
@@ -687,6 +718,16 @@ class ExchangeCore:
 
     def _deposit(self, cmd: Deposit, ts: int, out: list[Event]) -> None:
         reason, account = self._check_movement(cmd)
+        if reason is None and account is not None:
+            if cmd.asset == CASH_ASSET:
+                room = MAX_BALANCE - account.cash - account.cash_incoming
+            else:
+                held = account.positions.get(cmd.asset)
+                room = MAX_BALANCE
+                if held is not None:
+                    room -= held.total + held.open_quantity
+            if cmd.amount > room:
+                reason = R.BALANCE_LIMIT
         if reason is not None or account is None:
             out.append(CommandRejected(reason=reason or R.UNKNOWN_ACCOUNT, account=cmd.account))
             return
