@@ -4,8 +4,9 @@ The model is written in a different shape on purpose: the book is one list in
 arrival order, matching sorts it for every order, and reservations are not
 counters but sums recomputed from the open orders. After every command the
 core's events must match the model's, and the invariants must hold: the book
-is not crossed, cash and shares are conserved, 0 <= reserved <= total, and no
-risk counter exceeds its limit.
+is not crossed, cash and shares are conserved, 0 <= reserved <= total, no
+risk counter exceeds its limit, and no balance passes MAX_BALANCE (deposits
+near the bound make the core refuse orders whose fills could pass it).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from exchange.core.events import (
     OrderRejected,
 )
 from exchange.core.instrument import price_band
+from exchange.core.machine import MAX_AMOUNT, MAX_BALANCE
 from tests.core.harness import SYMBOL, Harness
 
 ACCOUNTS = (1, 2, 3)
@@ -62,6 +64,7 @@ class ModelOrder:
     leaves: int
     reserve: int  # cash per share reserved by a buy
     tif: TimeInForce
+    credit: int = 0  # the most cash per share a sell can bring in
 
 
 class Model:
@@ -83,6 +86,15 @@ class Model:
 
     def open_quantity(self, account: int) -> int:
         return sum(o.leaves for o in self.book if o.account == account)
+
+    def incoming(self, account: int) -> int:
+        return sum(o.credit * o.leaves for o in self.book if o.account == account)
+
+    def room(self, account: int, asset: str) -> int:
+        """How much more the account may be credited under MAX_BALANCE, counting open orders."""
+        if asset == "IRR":
+            return MAX_BALANCE - self.cash[account] - self.incoming(account)
+        return MAX_BALANCE - self.shares[account] - self.open_quantity(account)
 
     def close(self) -> None:
         """DAY orders expire; the reference price (and so the band) rolls to the last trade."""
@@ -107,8 +119,12 @@ class Model:
             return ("rejected", RejectReason.INSUFFICIENT_FUNDS)
         if side is Side.SELL and self.shares[account] - self.reserved_shares(account) < qty:
             return ("rejected", RejectReason.INSUFFICIENT_SHARES)
+        bids = [o.price for o in self.book if o.side is Side.BUY]
+        credit = max([self.high, *bids]) if side is Side.SELL else 0
+        if qty * (credit or 1) > self.room(account, "IRR" if credit else SYMBOL):
+            return ("rejected", RejectReason.BALANCE_LIMIT)
         limit = price if not market else (self.high if side is Side.BUY else self.low)
-        order = ModelOrder(order_id, account, side, price, qty, reserve, tif)
+        order = ModelOrder(order_id, account, side, price, qty, reserve, tif, credit)
 
         def crosses(o: ModelOrder) -> bool:
             return o.price <= limit if side is Side.BUY else o.price >= limit
@@ -200,7 +216,9 @@ class CoreVersusModel(RuleBasedStateMachine):
             if asset == "IRR"
             else self.model.shares[account] - self.model.reserved_shares(account)
         )
-        if deposit or amount <= available:
+        if deposit and amount > self.model.room(account, asset):
+            assert events[0].reason is RejectReason.BALANCE_LIMIT, events
+        elif deposit or amount <= available:
             assert type(events[0]) is BalanceChanged, events
             sign = 1 if deposit else -1
             if asset == "IRR":
@@ -223,6 +241,23 @@ class CoreVersusModel(RuleBasedStateMachine):
     @rule(account=st.sampled_from(ACCOUNTS), amount=st.integers(1, 30), deposit=st.booleans())
     def move_shares(self, account: int, amount: int, deposit: bool) -> None:
         self._move(account, SYMBOL, amount * LOT, deposit)
+
+    @rule(
+        account=st.sampled_from(ACCOUNTS),
+        asset=st.sampled_from(["IRR", SYMBOL]),
+        gap=st.integers(-3, 40),
+    )
+    def deposit_up_to_the_bound(self, account: int, asset: str, gap: int) -> None:
+        """Deposit until the room under MAX_BALANCE is `gap` units (past it when negative)."""
+        unit = 1_000_000 if asset == "IRR" else LOT
+        for _ in range(6):
+            room = self.model.room(account, asset)
+            amount = min(MAX_AMOUNT, room - gap * unit)
+            if amount <= 0:
+                break
+            self._move(account, asset, amount, deposit=True)
+            if amount > room:
+                break
 
     @rule(
         account=st.sampled_from(ACCOUNTS),
@@ -322,6 +357,8 @@ class CoreVersusModel(RuleBasedStateMachine):
         for account_id in ACCOUNTS:
             account = accounts[account_id]
             assert account.cash == self.model.cash[account_id]
+            assert account.cash + account.cash_incoming <= MAX_BALANCE
+            assert account.cash_incoming == self.model.incoming(account_id)
             assert 0 <= account.cash_reserved <= account.cash
             assert account.cash_reserved == self.model.reserved_cash(account_id)
             position = account.positions.get(SYMBOL)
@@ -330,6 +367,9 @@ class CoreVersusModel(RuleBasedStateMachine):
                 assert 0 <= position.reserved <= position.total
                 assert position.reserved == self.model.reserved_shares(account_id)
                 assert position.open_quantity == self.model.open_quantity(account_id)
+                mine = [o for o in self.model.book if o.account == account_id]
+                buying = sum(o.leaves for o in mine if o.side is Side.BUY)
+                assert position.total + buying <= MAX_BALANCE
                 assert position.filled_today + position.open_quantity <= LIMIT
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from exchange.core import CASH_ASSET, OrderStatus
+from exchange.core import CASH_ASSET, Deposit, NewOrder, OrderStatus, OrderType, Side, TimeInForce
 from exchange.core.events import Fill
 from exchange.engine import rebuild
 from exchange.engine.journaled import JournaledCore
@@ -188,3 +188,38 @@ def test_the_projector_counts_every_fill_once(tmp_path: Path) -> None:
         if type(e) is Fill
     )
     assert len(dump(url)["executions"]) == fills
+
+
+def test_h3_the_reporter_on_postgresql_keeps_running_after_control_characters(
+    tmp_path: Path,
+) -> None:
+    """A NUL in a client order id, symbol or reference used to stop the PostgreSQL reporter on
+    the same batch after every restart; now the core refuses them and no row carries one."""
+    root = tmp_path / "data"
+    account = 1
+    bad = ["\x00", "a\x00b", "X\x0139=2"]
+
+    def buy(coid: str, symbol: str = "AAA") -> NewOrder:
+        return NewOrder(
+            account, coid, symbol, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 10_000, 10
+        )
+
+    with JournaledCore(root) as engine:
+        engine.process(setup_batch())
+        engine.process([buy(coid) for coid in bad])
+        engine.process([buy(f"ok-{i}", f"AAA{c}") for i, c in enumerate(bad)])
+        engine.process([Deposit(account, CASH_ASSET, 1, ref) for ref in bad])
+        engine.process([buy("after")])  # the reporter must get past the rest to store this
+        last_seq = engine.last_seq
+    with postgres_schema() as url:
+        store = ReportStore(url)
+        try:
+            reporter = Reporter(root / "journal", store, max_records=2)
+            reporter.run(lambda: True, exit_when_idle=True)
+        finally:
+            store.close()
+        assert reporter.last_seq == last_seq
+        tables = dump(url)
+    texts = [v for rows in tables.values() for row in rows for v in row if isinstance(v, str)]
+    assert not [t for t in texts if any(c in t for c in "\x00\x01")]
+    assert any(row[2] == "after" for row in tables["orders"]), tables["orders"]

@@ -76,11 +76,18 @@ class RejectReason(IntEnum):
     SESSION_NOT_OPEN = 24
     INVALID_TRADING_DAY = 25
     INVALID_CLIENT_ORDER_ID = 26
+    """Not 1 to 64 printable ASCII characters (0x21-0x7e): no order is created."""
     NO_CHANGE = 27
     INVALID_ACCOUNT_ID = 28
     INVALID_SIDE = 29
     INVALID_ORDER_TYPE = 30
     UNKNOWN_COMMAND = 31
+    BALANCE_LIMIT = 32
+    """The balance or position (with what open orders may still bring in) would pass MAX_BALANCE."""
+    INVALID_SYMBOL = 33
+    """Not a possible symbol (1 to 12 of A-Z and 0-9): no order is created."""
+    INVALID_REFERENCE = 34
+    """A deposit or withdrawal reference that is not 1 to 64 printable ASCII characters."""
 
 
 class CancelReason(IntEnum):

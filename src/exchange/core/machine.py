@@ -65,7 +65,11 @@ MAX_CLIENT_ORDER_ID_LENGTH: Final = 64
 MAX_REFERENCE_LENGTH: Final = 64
 MAX_SYMBOL_LENGTH: Final = 12
 MAX_AMOUNT: Final = 10**18
-"""Upper bound for one deposit or withdrawal; keeps every total inside 64-bit signed range."""
+"""Upper bound for one deposit or withdrawal, an order's quantity and a listing's notional."""
+MAX_BALANCE: Final = 2**62
+"""Upper bound for any cash balance or position, including what open orders may still
+bring in: half of the 64-bit signed range, so every total, reservation and notional the
+core computes fits msgpack, the journal and the reporter's BIGINT columns with room."""
 
 _BUY: Final = Side.BUY
 _SELL: Final = Side.SELL
@@ -90,6 +94,42 @@ _TIFS: Final = (_DAY, _GTC, _IOC, _FOK)
 R = RejectReason
 
 _Handler = Callable[[Any, int, list[Event]], None]
+
+
+def identifier(text: str, max_length: int = MAX_CLIENT_ORDER_ID_LENGTH) -> bool:
+    """1 to `max_length` printable ASCII characters, no space (0x21-0x7e).
+
+    Client order ids and references travel into FIX frames, PostgreSQL text
+    columns and logs: no NUL, SOH or other control character may pass.
+    """
+    return 0 < len(text) <= max_length and text.isascii() and text.isprintable() and " " not in text
+
+
+def valid_symbol(symbol: str) -> bool:
+    """1 to MAX_SYMBOL_LENGTH characters of A-Z and 0-9, as every listing must be."""
+    return (
+        0 < len(symbol) <= MAX_SYMBOL_LENGTH
+        and symbol.isascii()
+        and symbol.isalnum()
+        and symbol.upper() == symbol
+    )
+
+
+def _shown(text: str) -> str:
+    """`text` if it is safe to echo in an event (a rejection of it), else ""."""
+    return text if identifier(text) else ""
+
+
+def _credit_price(instrument: Instrument) -> int:
+    """The most a sell order entering now can be paid per share.
+
+    The band's upper price, or a resting bid above it (a GTC bid of an
+    earlier day, when the band has moved down since): a sell trades at the
+    bids it crosses, and once it rests, at its own price, which is in the band.
+    """
+    high = instrument.high_price
+    keys = instrument.book.bids.keys
+    return keys[-1] if keys and keys[-1] > high else high
 
 
 def _valid_trading_day(day: int) -> bool:
@@ -151,7 +191,12 @@ class ExchangeCore:
     def _new_order(self, cmd: NewOrder, ts: int, out: list[Event]) -> None:
         account = self.accounts.get(cmd.account)
         coid = cmd.client_order_id
-        if account is None or not coid or len(coid) > MAX_CLIENT_ORDER_ID_LENGTH:
+        if account is None or not (
+            0 < len(coid) <= MAX_CLIENT_ORDER_ID_LENGTH
+            and coid.isascii()
+            and coid.isprintable()
+            and " " not in coid
+        ):
             reason = R.UNKNOWN_ACCOUNT if account is None else R.INVALID_CLIENT_ORDER_ID
             out.append(self._order_rejected(0, cmd, reason, ts))
             return
@@ -160,6 +205,9 @@ class ExchangeCore:
             out.append(self._duplicate(self.orders[original_id], ts))
             return
         instrument = self.instruments.get(cmd.symbol)
+        if instrument is None and not valid_symbol(cmd.symbol):
+            out.append(self._order_rejected(0, cmd, R.INVALID_SYMBOL, ts))
+            return
         position = account.positions.get(cmd.symbol)
         problem = self._check_order(cmd, account, instrument, position)
         order_id = self.next_order_id
@@ -233,8 +281,17 @@ class ExchangeCore:
             reserve_price = price if order_type == _LIMIT else instrument.high_price
             if account.cash - account.cash_reserved < reserve_price * quantity:
                 return R.INSUFFICIENT_FUNDS
+            if position is not None and (
+                position.total + position.open_quantity + quantity > MAX_BALANCE
+            ):
+                return R.BALANCE_LIMIT
         elif position is None or position.total - position.reserved < quantity:
             return R.INSUFFICIENT_SHARES
+        elif (
+            account.cash + account.cash_incoming + _credit_price(instrument) * quantity
+            > MAX_BALANCE
+        ):
+            return R.BALANCE_LIMIT
         return None
 
     def _accept(
@@ -278,6 +335,9 @@ class ExchangeCore:
             limit = price if order_type == _LIMIT else instrument.high_price
         else:
             position.reserved += quantity
+            credit_price = _credit_price(instrument)
+            order.reserve_price = credit_price
+            account.cash_incoming += credit_price * quantity
             limit = price if order_type == _LIMIT else instrument.low_price
         out.append(
             OrderAccepted(
@@ -386,10 +446,12 @@ class ExchangeCore:
                     account.cash_reserved -= order.reserve_price * n
                     position.total += n
                     counter.cash += notional
+                    counter.cash_incoming -= resting.reserve_price * n
                     counter_position.total -= n
                     counter_position.reserved -= n
                 else:
                     account.cash += notional
+                    account.cash_incoming -= order.reserve_price * n
                     position.total -= n
                     position.reserved -= n
                     counter.cash -= notional
@@ -472,6 +534,7 @@ class ExchangeCore:
             account.cash_reserved -= order.reserve_price * leaves
         else:
             position.reserved -= leaves
+            account.cash_incoming -= order.reserve_price * leaves
         position.open_quantity -= leaves
         order.leaves = 0
         if expire:
@@ -539,7 +602,8 @@ class ExchangeCore:
                 reason = R.NOT_ORDER_OWNER
             else:
                 reason = R.ORDER_FINAL
-        out.append(CancelRejected(cmd.account, cmd.order_id, cmd.client_order_id, reason, ts))
+        coid = _shown(cmd.client_order_id)
+        out.append(CancelRejected(cmd.account, cmd.order_id, coid, reason, ts))
 
     def _duplicate(self, order: Order, ts: int) -> DuplicateOrder:
         return DuplicateOrder(
@@ -563,11 +627,12 @@ class ExchangeCore:
     def _order_rejected(
         order_id: int, cmd: NewOrder, reason: RejectReason, ts: int
     ) -> OrderRejected:
+        """The rejection event; a client order id or symbol unsafe to echo is left out."""
         return OrderRejected(
             order_id,
             cmd.account,
-            cmd.client_order_id,
-            cmd.symbol,
+            _shown(cmd.client_order_id),
+            cmd.symbol if valid_symbol(cmd.symbol) else "",
             cmd.side,
             cmd.order_type,
             cmd.time_in_force,
@@ -585,9 +650,7 @@ class ExchangeCore:
             out.append(CommandRejected(reason=R.SYMBOL_EXISTS, detail=symbol))
             return
         valid = (
-            0 < len(symbol) <= MAX_SYMBOL_LENGTH
-            and symbol.isascii()
-            and symbol.isalnum()
+            valid_symbol(symbol)
             and symbol.isupper()
             and symbol != CASH_ASSET
             and cmd.tick_size > 0
@@ -600,7 +663,7 @@ class ExchangeCore:
             and cmd.reference_price <= MAX_AMOUNT // max(cmd.max_order_quantity, 1)
         )
         if not valid:
-            out.append(CommandRejected(reason=R.INVALID_INSTRUMENT, detail=symbol[:32]))
+            out.append(CommandRejected(reason=R.INVALID_INSTRUMENT, detail=_shown(symbol)))
             return
         instrument = Instrument(
             symbol,
@@ -631,7 +694,7 @@ class ExchangeCore:
     def _set_instrument_status(self, cmd: SetInstrumentStatus, ts: int, out: list[Event]) -> None:
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None:
-            out.append(CommandRejected(reason=R.UNKNOWN_SYMBOL, detail=cmd.symbol[:32]))
+            out.append(CommandRejected(reason=R.UNKNOWN_SYMBOL, detail=_shown(cmd.symbol)))
         elif cmd.status not in (InstrumentStatus.ACTIVE, InstrumentStatus.HALTED):
             out.append(CommandRejected(reason=R.INVALID_INSTRUMENT, detail=cmd.symbol))
         elif instrument.status == cmd.status:
@@ -679,14 +742,24 @@ class ExchangeCore:
             return R.UNKNOWN_SYMBOL, None
         if not 0 < cmd.amount <= MAX_AMOUNT:
             return R.INVALID_AMOUNT, None
-        if not cmd.reference or len(cmd.reference) > MAX_REFERENCE_LENGTH:
-            return R.INVALID_AMOUNT, None
+        if not identifier(cmd.reference, MAX_REFERENCE_LENGTH):
+            return R.INVALID_REFERENCE, None
         if cmd.reference in self.references:
             return R.DUPLICATE_REFERENCE, None
         return None, account
 
     def _deposit(self, cmd: Deposit, ts: int, out: list[Event]) -> None:
         reason, account = self._check_movement(cmd)
+        if reason is None and account is not None:
+            if cmd.asset == CASH_ASSET:
+                room = MAX_BALANCE - account.cash - account.cash_incoming
+            else:
+                held = account.positions.get(cmd.asset)
+                room = MAX_BALANCE
+                if held is not None:
+                    room -= held.total + held.open_quantity
+            if cmd.amount > room:
+                reason = R.BALANCE_LIMIT
         if reason is not None or account is None:
             out.append(CommandRejected(reason=reason or R.UNKNOWN_ACCOUNT, account=cmd.account))
             return

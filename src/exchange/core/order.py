@@ -10,7 +10,10 @@ class Order(msgspec.Struct, gc=False):
 
     `reserve_price` is what a buy order reserved per share (its limit, or the
     band's upper price for a market buy); fills release the difference to
-    the actual trade price. Never part of a reference cycle, hence gc=False.
+    the actual trade price. For a sell it is the most cash per share it can
+    bring in (the band's upper price, or a higher resting bid), counted in the
+    account's `cash_incoming` so no fill can push cash past MAX_BALANCE.
+    Never part of a reference cycle, hence gc=False.
     """
 
     id: int

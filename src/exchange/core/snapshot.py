@@ -230,6 +230,8 @@ def restore(payload: bytes) -> ExchangeCore:
         order.reject_reason = o.reject_reason
         order.reserve_price = o.reserve_price
         core.orders[o.order_id] = order
+        if order.side is Side.SELL and order.leaves:
+            core.accounts[o.account].cash_incoming += o.reserve_price * o.leaves
         core.accounts[o.account].orders_by_client_id[o.client_order_id] = o.order_id
     for b in state.books:
         book = core.instruments[b.symbol].book

@@ -1,7 +1,9 @@
 """Accounts: cash and shares, each with a total and a reserved part.
 
 Reserved is what open orders have set aside: cash for buys, shares for
-sells. Available = total - reserved. The per-symbol position also carries the
+sells. Available = total - reserved. Incoming is the most cash open sells can
+still credit, so a bound on balances can be checked when an order enters
+rather than when it fills. The per-symbol position also carries the
 daily risk counters, because both are touched by the same fills.
 """
 
@@ -25,13 +27,24 @@ class Position:
 
 
 class Account:
-    __slots__ = ("cash", "cash_reserved", "id", "orders_by_client_id", "positions", "status")
+    __slots__ = (
+        "cash",
+        "cash_incoming",
+        "cash_reserved",
+        "id",
+        "orders_by_client_id",
+        "positions",
+        "status",
+    )
 
     def __init__(self, account_id: int) -> None:
         self.id = account_id
         self.status = AccountStatus.OPEN
         self.cash = 0
         self.cash_reserved = 0
+        self.cash_incoming = 0
+        """The most cash this account's open sell orders can still bring in (their
+        `reserve_price` x leaves): with `cash`, kept at or under MAX_BALANCE."""
         self.positions: dict[str, Position] = {}
         self.orders_by_client_id: dict[str, int] = {}
 

@@ -6,18 +6,29 @@ under the fsync policy). Nothing of the batch leaves this object before
 `flush` returns, so "durable before acknowledged" holds: a crash before the
 flush loses only results nobody has seen, and recovery rebuilds exactly the
 state the journal describes.
+
+A command the core cannot apply, or whose events cannot be encoded (the core
+validates so that this cannot happen; this is the guard if it does), must not
+kill the engine and then its standby with it: the batch is redone command by
+command from the journaled state, and the poisoned command is refused, never
+sequenced, so nothing of it is half-applied or journaled.
 """
 
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from exchange.core import Command, ExchangeCore
+from exchange.core.events import Event
 from exchange.engine.layout import DataDir
 from exchange.engine.recovery import Recovered, rebuild
 from exchange.engine.snapshot_format import encode_snapshot
 from exchange.journal import Durability, ForkedSnapshotWriter, JournalWriter, SnapshotStore
 from exchange.sequencer import Batch, Clock, Sequencer, encode_batch
+from exchange.sequencer.batch import encode_events
+
+log = logging.getLogger(__name__)
 
 Replicate = Callable[[int, int, bytes], None]
 """Make a batch's record (first seq, count, payload) durable elsewhere before it is journaled."""
@@ -70,6 +81,9 @@ class JournaledCore:
         self.spent = False
         self.stage_ns: tuple[int, int, int] = (0, 0, 0)
         """The last batch's time (ns) in the core, in replication and in the journal."""
+        self.refused: dict[int, str] = {}
+        """The last batch's refused commands: index in the commands given -> why. The
+        returned batch holds only the others, in order (usually all of them)."""
 
     @property
     def last_seq(self) -> int:
@@ -86,10 +100,22 @@ class JournaledCore:
         clock = time.perf_counter_ns
         started = clock()
         first_seq, ts = self.sequencer.stamp(commands)
-        apply = self.core.apply
-        results = [apply(command, ts) for command in commands]
-        batch = self.sequencer.seal(first_seq, ts, commands, results)
-        payload = encode_batch(batch)
+        next_event_seq = self.sequencer.next_event_seq
+        self.refused = {}
+        try:
+            apply = self.core.apply
+            results = [apply(command, ts) for command in commands]
+            batch = self.sequencer.seal(first_seq, ts, commands, results)
+            payload = encode_batch(batch)
+        except Exception:
+            log.exception("batch at seq %d failed: redoing it command by command", first_seq)
+            self.sequencer.next_event_seq = next_event_seq
+            commands, results = self._isolate(commands, ts)
+            self.sequencer.next_seq = first_seq + len(commands)
+            batch = self.sequencer.seal(first_seq, ts, commands, results)
+            if not commands:
+                return batch, b""
+            payload = encode_batch(batch)
         matched = clock()
         if self.replicate is not None:
             try:
@@ -102,6 +128,36 @@ class JournaledCore:
         self.writer.flush()
         self.stage_ns = (matched - started, replicated - matched, clock() - replicated)
         return batch, payload
+
+    def _isolate(self, commands: list[Command], ts: int) -> tuple[list[Command], list[list[Event]]]:
+        """Redo a failed batch on the journaled state, one command at a time.
+
+        Each command whose apply raises or whose events do not encode is
+        refused (`self.refused`) and the state rebuilt without it. Slow (a
+        rebuild per refusal), and meant never to run.
+        """
+        self._reload()
+        kept: list[Command] = []
+        results: list[list[Event]] = []
+        for index, command in enumerate(commands):
+            try:
+                events = self.core.apply(command, ts)
+                encode_events([events])
+            except Exception as error:
+                log.error("refused command %r: %s: %s", command, type(error).__name__, error)
+                self.refused[index] = f"the engine could not apply the command ({error})"[:200]
+                self._reload()
+                for done in kept:
+                    self.core.apply(done, ts)
+                continue
+            kept.append(command)
+            results.append(events)
+        return kept, results
+
+    def _reload(self) -> None:
+        """Rebuild the core from the snapshot and journal (the state after the last batch)."""
+        self.recovered = rebuild(self.data.root)
+        self.core = self.recovered.core
 
     def snapshot(self, *, fork: bool = True) -> bool:
         """Write a snapshot of the state after the last batch.

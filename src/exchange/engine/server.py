@@ -114,16 +114,28 @@ class EngineServer:
         started = time.perf_counter_ns()
         batch, payload = self.engine.process_encoded(commands)
         match, replicate, journal = self.engine.stage_ns
+        refused = self.engine.refused
         event_seq = batch.first_event_seq
         send = self.router.send_multipart
-        for index, events in enumerate(batch.events):
+        position = 0
+        for index in range(len(commands)):
             sender = senders[index] if index < len(senders) else None
+            if index in refused:  # never sequenced: answered like a malformed request
+                if sender is not None:
+                    reply = Reply(sender[1], 0, 0, [], error=refused[index])
+                    send([sender[0], reply_encoder.encode(reply)])
+                continue
+            events = batch.events[position]
             if sender is not None:
                 identity, request_id, received = sender
                 stages = (started - received, match, replicate, journal)
-                reply = Reply(request_id, batch.first_seq + index, event_seq, events, stages=stages)
+                seq = batch.first_seq + position
+                reply = Reply(request_id, seq, event_seq, events, stages=stages)
                 send([identity, reply_encoder.encode(reply)], copy=False)
             event_seq += len(events)
+            position += 1
+        if not batch.commands:
+            return
         self.publisher.send_multipart([TOPIC_BATCH, payload], copy=False)
         self._since_snapshot += len(commands)
         if self._since_snapshot >= self.config.snapshot_every and self.engine.snapshot():
@@ -140,6 +152,16 @@ class EngineServer:
             pass
         reply = Reply(request_id, 0, 0, [], error=error[:200])
         self.router.send_multipart([identity, reply_encoder.encode(reply)])
+
+    def _query(self, request_id: int, query: AccountQuery) -> bytes:
+        """The encoded answer to a query, or an error reply if it cannot be answered."""
+        try:
+            reply = Reply(request_id, 0, 0, [], state=answer(self.engine.core, query))
+            return reply_encoder.encode(reply)
+        except Exception as error:
+            log.exception("query %r failed", query)
+            reply = Reply(request_id, 0, 0, [], error=f"query failed ({error})"[:200])
+            return reply_encoder.encode(reply)
 
     def serve(self) -> None:
         """Sequence until stopped, or (cluster) until leadership is lost."""
@@ -185,9 +207,7 @@ class EngineServer:
                     continue
                 command = request.command
                 if type(command) is AccountQuery:
-                    state = answer(self.engine.core, command)
-                    reply = Reply(request.request_id, 0, 0, [], state=state)
-                    router.send_multipart([identity, reply_encoder.encode(reply)])
+                    router.send_multipart([identity, self._query(request.request_id, command)])
                     continue
                 commands.append(command)  # type: ignore[arg-type]
                 senders.append((identity, request.request_id, clock()))

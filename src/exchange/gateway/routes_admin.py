@@ -36,6 +36,7 @@ _STATUS_OF_REASON = {
     RejectReason.INSUFFICIENT_FUNDS: 409,
     RejectReason.INSUFFICIENT_SHARES: 409,
     RejectReason.INVALID_AMOUNT: 422,
+    RejectReason.INVALID_REFERENCE: 422,
 }
 
 

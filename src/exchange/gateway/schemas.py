@@ -84,8 +84,14 @@ class TokenOut(msgspec.Struct):
 
 # ------------------------------------------------------------------ trading
 
-Symbol = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
-ClientOrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+PRINTABLE_ID = r"^[\x21-\x7e]{1,64}(?!\n)$"
+"""1 to 64 printable ASCII characters, no space: identifiers reach FIX frames, PostgreSQL and
+logs, so no NUL, SOH or other control character may pass (the core checks the same).
+`(?!\n)`: Python's `$` also matches before a final newline."""
+Symbol = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=16, pattern=r"^[A-Z0-9]{1,16}(?!\n)$")
+]
+ClientOrderId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PRINTABLE_ID)]
 Amount = Annotated[int, msgspec.Meta(ge=-(10**15), le=10**15)]
 """Prices and quantities as the client sent them; the engine judges their meaning."""
 AccountId = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
@@ -216,7 +222,7 @@ class SymbolOut(_Out):
 
 # -------------------------------------------------------------------- admin
 
-Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Reference = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PRINTABLE_ID)]
 
 
 class MovementIn(_In):
