@@ -303,6 +303,9 @@ NOT_FROM_AN_ORDER: dict[RejectReason, str] = {
     RejectReason.INVALID_SIDE: "the FIX layer answers unsupported values itself (103=11)",
     RejectReason.INVALID_ORDER_TYPE: "the FIX layer answers unsupported values itself (103=11)",
     RejectReason.UNKNOWN_COMMAND: "not an order's reason",
+    RejectReason.BALANCE_LIMIT: "a balance near 2^62 (tests/engine/test_balance_bound.py)",
+    RejectReason.INVALID_SYMBOL: "QuickFIX sends only valid symbols; the core is tested raw",
+    RejectReason.INVALID_REFERENCE: "deposits and withdrawals only (admin API)",
 }
 """Reasons a NewOrderSingle over FIX cannot produce, and why."""
 

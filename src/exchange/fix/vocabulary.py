@@ -257,6 +257,9 @@ ORD_REJ_REASON: Final[dict[RejectReason, OrdRejReason]] = {
     RejectReason.INVALID_SIDE: OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
     RejectReason.INVALID_ORDER_TYPE: OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
     RejectReason.UNKNOWN_COMMAND: _OTHER,
+    RejectReason.BALANCE_LIMIT: OrdRejReason.ORDER_EXCEEDS_LIMIT,
+    RejectReason.INVALID_SYMBOL: OrdRejReason.UNKNOWN_SYMBOL,
+    RejectReason.INVALID_REFERENCE: _OTHER,
 }
 """Every reason of the core as OrdRejReason (103), explicitly: a new reason must be placed."""
 
