@@ -152,3 +152,13 @@ def test_approval_while_the_engine_is_down_changes_nothing(
     engine.start()
     retried = client.post(f"/v1/admin/kyc/{application_id}/approve", headers=admin)
     assert retried.status_code == 200, retried.text
+
+
+def test_h1_failed_attempts_throttled_over_rest(client: TestClient) -> None:
+    """After five wrong secrets for a client id, its token requests get 429 with Retry-After."""
+    wrong = {**ADMIN, "client_secret": "not-the-secret"}
+    for _ in range(5):
+        assert client.post("/v1/oauth/token", json=wrong).status_code == 401
+    throttled = client.post("/v1/oauth/token", json=ADMIN)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+    assert throttled.json()["error"]["code"] != "INVALID_CLIENT"
