@@ -39,7 +39,7 @@ PUBLISH = "tcp://127.0.0.1:5556"
 PORT = 8080
 MARKETDATA_PORT = 8081
 FIX_PORT = 9878
-ADMIN_CLIENT_ID = "demo-admin"
+ADMIN_CLIENT_ID = f"admin_{secrets.token_hex(8)}"  # random: a known admin id is half a login
 CASH = 10**13
 SHARES = 1_000_000
 

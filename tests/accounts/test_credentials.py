@@ -1,16 +1,15 @@
-"""Credentials are stored as Argon2 hashes; tokens are signed, scoped and expire."""
+"""Credentials are stored as peppered HMACs; tokens are signed, scoped and expire."""
 
 import jwt
 import pytest
 
 from exchange.accounts import (
     InvalidTokenError,
+    SecretHasher,
     TokenIssuer,
-    hash_secret,
     new_client_id,
     new_client_secret,
     new_signing_key,
-    verify_secret,
 )
 
 NOW = 1_790_000_000
@@ -20,13 +19,17 @@ def test_secrets_are_random_hashed_and_verified() -> None:
     secret = new_client_secret()
     assert len(secret) >= 40 and secret != new_client_secret()
     assert new_client_id() != new_client_id()
-    stored = hash_secret(secret)
-    assert secret not in stored and stored.startswith("$argon2")
-    assert verify_secret(stored, secret)
-    assert not verify_secret(stored, secret + "x")
-    assert not verify_secret(stored, "")
-    assert not verify_secret(stored, "x" * 10_000)  # refused before hashing
-    assert not verify_secret("not a hash", secret)
+    hasher = SecretHasher(new_signing_key())
+    stored = hasher.hash(secret)
+    assert secret not in stored and stored.startswith("hmac-sha256$")
+    assert hasher.verify(stored, secret).ok
+    assert not hasher.verify(stored, secret + "x").ok
+    assert not hasher.verify(stored, "").ok
+    assert not hasher.verify(stored, "x" * 10_000).ok  # refused before hashing
+    assert not hasher.verify("not a hash", secret).ok
+    assert not hasher.verify(None, secret).ok  # no such client
+    other = SecretHasher(new_signing_key())  # another deployment's pepper
+    assert other.hash(secret) != stored and not other.verify(stored, secret).ok
 
 
 def test_tokens_carry_scopes_and_accounts_and_expire() -> None:

@@ -5,16 +5,20 @@ Under CI=true a missing PostgreSQL is a failure, never a skip.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+import argon2
 import pytest
+import sqlalchemy as sa
 
 from exchange.accounts import Application, KycReason, KycStatus, SanctionsList
-from exchange.accounts.store import AccountStore, ApplicationNotPendingError
+from exchange.accounts.store import AccountStore, ApplicationNotPendingError, credentials
+from exchange.accounts.throttle import FailureThrottle
 from tests import migrated
 from tests.accounts.test_kyc import GOOD, with_check_digit
 from tests.pg import postgres_schema
@@ -25,7 +29,7 @@ SANCTIONS = SanctionsList.load()
 
 def _postgres_store() -> Iterator[AccountStore]:
     with postgres_schema() as url:
-        store = AccountStore(migrated.accounts_db(url))
+        store = AccountStore(migrated.accounts_db(url), pepper=secrets.token_bytes(32))
         try:
             yield store
         finally:
@@ -72,7 +76,7 @@ def test_secrets_are_not_stored_in_clear(store: AccountStore) -> None:
     issued = store.approve(application_id, officer="c")
     with store.engine.connect() as conn:
         dump = " ".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM credentials"))
-    assert issued.client_secret not in dump and "$argon2" in dump
+    assert issued.client_secret not in dump and "hmac-sha256$" in dump
 
 
 def test_rejections_and_a_second_application_for_the_same_identity(store: AccountStore) -> None:
@@ -128,3 +132,99 @@ def test_concurrent_approvals_logins_and_applications_all_succeed(store: Account
         ]
     assert results == [True] * (len(ids) + 12)
     assert len(store.applications(KycStatus.APPROVED)) == 31
+
+
+class _Argon2Calls:
+    """Counts Argon2 work (the real functions still run)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        for name in ("hash", "verify"):
+            original = getattr(argon2.PasswordHasher, name)
+
+            def counted(*args: object, _original: object = original, **kw: object) -> object:
+                self.count += 1
+                return _original(*args, **kw)  # type: ignore[operator]
+
+            monkeypatch.setattr(argon2.PasswordHasher, name, counted)
+
+
+def test_h1_token_check_is_cheap(store: AccountStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets are stored as HMAC-SHA256 and checked without Argon2; old Argon2 hashes migrate."""
+    argon2_calls = _Argon2Calls(monkeypatch)
+    application_id, _ = store.submit(applicant(300), today=TODAY, sanctions=SANCTIONS)
+    issued = store.approve(application_id, officer="c")
+    assert store.authenticate(issued.client_id, issued.client_secret) is not None
+    assert store.authenticate(issued.client_id, "wrong") is None
+    assert store.authenticate("cl_unknown", issued.client_secret) is None
+    assert argon2_calls.count == 0
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(credentials.c.secret_hash)).scalar_one()
+    assert stored.startswith("hmac-sha256$") and len(stored) == len("hmac-sha256$") + 64
+
+    # An existing var/ keeps working: an Argon2 hash is checked once, then replaced.
+    with store.engine.begin() as conn:
+        conn.execute(
+            credentials.update()
+            .where(credentials.c.client_id == issued.client_id)
+            .values(secret_hash=argon2.PasswordHasher().hash(issued.client_secret))
+        )
+    argon2_calls.count = 0
+    assert store.authenticate(issued.client_id, issued.client_secret) is not None
+    assert argon2_calls.count == 1
+    assert store.authenticate(issued.client_id, issued.client_secret) is not None
+    assert argon2_calls.count == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(credentials.c.secret_hash)).scalar_one() == stored
+
+
+def test_h1_unknown_client_ids_take_the_same_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """No early return for unknown ids (L5): each check hashes the secret once and compares."""
+    from exchange.accounts import credentials as module
+
+    url = migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}")
+    store = AccountStore(url, pepper=secrets.token_bytes(32))
+    client_id, secret = store.create_credential(frozenset({"read"}))
+    compared: list[tuple[bytes, bytes]] = []
+    real = module.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(module.hmac, "compare_digest", spy)
+    assert store.authenticate("cl_nobody_at_all", secret) is None
+    assert store.authenticate(client_id, secret + "x") is None
+    assert len(compared) == 2
+    assert [len(b) for _, b in compared] == [len("hmac-sha256$") + 64] * 2
+
+
+def test_h1_failed_attempts_throttled(tmp_path: Path) -> None:
+    now = [1_000.0]
+    throttle = FailureThrottle(free=5, max_wait=60, clock=lambda: now[0])
+    url = migrated.accounts_db(f"sqlite:///{tmp_path / 'accounts.db'}")
+    store = AccountStore(url, throttle=throttle)
+    client_id, secret = store.create_credential(frozenset({"read"}))
+    for _ in range(4):
+        assert store.check(client_id, "guess").retry_after == 0
+    assert store.check(client_id, "guess").retry_after == 0  # the fifth failure starts a wait
+    refused = store.check(client_id, secret)  # even the right secret waits now
+    assert refused.credential is None and refused.retry_after == 1.0
+    now[0] += 1.0
+    assert store.check(client_id, "guess").credential is None  # sixth failure: 2 s
+    assert store.check(client_id, secret).retry_after == 2.0
+    for _ in range(20):  # the wait doubles up to the cap
+        now[0] += 60.0
+        store.check(client_id, "guess")
+    assert store.check(client_id, secret).retry_after == 60.0
+    now[0] += 60.0
+    assert store.check(client_id, secret).credential is not None
+    assert store.check(client_id, "guess").retry_after == 0  # a success reset the count
+    # Unknown ids are throttled the same way, and other ids are not affected.
+    for _ in range(5):
+        store.check("cl_nobody", "guess")
+    assert store.check("cl_nobody", "guess").retry_after > 0
+    other, other_secret = store.create_credential(frozenset({"read"}))
+    assert store.check(other, other_secret).credential is not None

@@ -166,3 +166,13 @@ def test_an_officer_files_applications_with_a_compliance_token(
     assert refused.status_code == 403
     forged = client.post("/v1/accounts", json=application(951), headers=bearer("not-a-token"))
     assert forged.status_code == 401
+
+
+def test_h1_failed_attempts_throttled_over_rest(client: TestClient) -> None:
+    """After five wrong secrets for a client id, its token requests get 429 with Retry-After."""
+    wrong = {**ADMIN, "client_secret": "not-the-secret"}
+    for _ in range(5):
+        assert client.post("/v1/oauth/token", json=wrong).status_code == 401
+    throttled = client.post("/v1/oauth/token", json=ADMIN)
+    assert throttled.status_code == 429 and throttled.headers["Retry-After"] == "1"
+    assert throttled.json()["error"]["code"] != "INVALID_CLIENT"

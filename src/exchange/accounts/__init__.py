@@ -1,16 +1,11 @@
 """Accounts, KYC and credentials: the gateway's side of who may trade.
 
-Building blocks for the trading gateway: automated KYC screening, Argon2
-credential hashing and JWT access tokens. No I/O beyond reading the
-sanctions list; storage and HTTP live in the gateway.
+Building blocks for the trading gateway: automated KYC screening, credential
+hashing (HMAC with a pepper), JWT access tokens and revocation. Storage is
+store.py (SQL); HTTP lives in the gateway.
 """
 
-from exchange.accounts.credentials import (
-    hash_secret,
-    new_client_id,
-    new_client_secret,
-    verify_secret,
-)
+from exchange.accounts.credentials import SecretHasher, new_client_id, new_client_secret
 from exchange.accounts.kyc import (
     Application,
     Finding,
@@ -33,13 +28,12 @@ __all__ = [
     "KycStatus",
     "SanctionsList",
     "Screening",
+    "SecretHasher",
     "TokenIssuer",
-    "hash_secret",
     "national_id_valid",
     "new_client_id",
     "new_client_secret",
     "new_signing_key",
     "screen",
-    "verify_secret",
     "with_check_digit",
 ]

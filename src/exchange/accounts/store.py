@@ -3,22 +3,24 @@
 SQLAlchemy Core, one code path for both databases. The store decides
 nothing about trading: approving an application creates the account row and
 its first credential here; the gateway then opens the account in the engine
-(a journaled, idempotent command). Secrets are stored only as Argon2 hashes.
+(a journaled, idempotent command). Secrets are stored only as
+HMAC-SHA256(pepper, secret) (credentials.py); the pepper is a key file in
+the data directory, so every process that shares this database must read
+the same file (as with `gateway.key`).
 """
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from exchange.accounts.credentials import (
-    hash_secret,
-    new_client_id,
-    new_client_secret,
-    verify_secret,
-)
+from exchange.accounts.credentials import SecretHasher, new_client_id, new_client_secret
+from exchange.accounts.keyfile import load_or_create_key
 from exchange.accounts.kyc import Application, KycStatus, SanctionsList, Screening, screen
+from exchange.accounts.throttle import FailureThrottle
 from exchange.migrations import ACCOUNTS
 
 metadata = sa.MetaData()
@@ -102,12 +104,44 @@ class Credential:
     accounts: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of a credential check: the credential, or None and maybe a wait."""
+
+    credential: Credential | None
+    retry_after: float = 0.0
+    """> 0: too many recent failures for this client id; the secret was not checked."""
+
+
+PEPPER_FILE = "credentials.pepper"
+
+
+def default_pepper_file(url: str) -> Path:
+    """Beside a SQLite database file; else in $EXCHANGE_DATA_DIR (or ./var), like the CLI."""
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        return Path(parsed.database).parent / PEPPER_FILE
+    return Path(os.environ.get("EXCHANGE_DATA_DIR", "var")) / PEPPER_FILE
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
 class AccountStore:
-    def __init__(self, url: str = "sqlite:///var/accounts.db") -> None:
+    def __init__(
+        self,
+        url: str = "sqlite:///var/accounts.db",
+        *,
+        pepper: bytes | None = None,
+        pepper_file: Path | None = None,
+        throttle: FailureThrottle | None = None,
+    ) -> None:
+        """`pepper` (tests) or the key file `pepper_file` (default: `default_pepper_file(url)`)."""
+        if pepper is None:
+            pepper = load_or_create_key(pepper_file or default_pepper_file(url))
+        self.hasher = SecretHasher(pepper)
+        self.throttle = FailureThrottle() if throttle is None else throttle
         self.engine = sa.create_engine(url, future=True)
         if self.engine.dialect.name == "sqlite":
             with self.engine.begin() as conn:
@@ -212,7 +246,7 @@ class AccountStore:
         secret = new_client_secret()
         client_id = new_client_id()
         account_id = application_id
-        secret_hash = hash_secret(secret)  # before the write lock: Argon2 takes ~0.25 s
+        secret_hash = self.hasher.hash(secret)
         with self.engine.begin() as conn:
             self._decide(conn, application_id, KycStatus.APPROVED, officer, "approved")
             conn.execute(
@@ -237,11 +271,7 @@ class AccountStore:
         scopes: frozenset[str],
         account_ids: tuple[int, ...],
     ) -> None:
-        """Inside the caller's transaction; the secret is hashed before it begins.
-
-        Hashing inside held SQLite's write lock for the hash's 0.25 s, and
-        concurrent approvals failed with "database is locked".
-        """
+        """Inside the caller's transaction."""
         conn.execute(
             credentials.insert().values(
                 client_id=client_id,
@@ -271,7 +301,7 @@ class AccountStore:
         """
         client_id = client_id or new_client_id()
         secret = secret or new_client_secret()
-        secret_hash = hash_secret(secret)
+        secret_hash = self.hasher.hash(secret)
         with self.engine.begin() as conn:
             exists = conn.execute(
                 sa.select(credentials.c.client_id).where(credentials.c.client_id == client_id)
@@ -282,20 +312,49 @@ class AccountStore:
 
     def authenticate(self, client_id: str, secret: str) -> Credential | None:
         """The credential if the secret matches and it is not revoked, else None."""
+        return self.check(client_id, secret).credential
+
+    def check(self, client_id: str, secret: str) -> Attempt:
+        """Check a secret: one indexed read and one HMAC, the same for unknown client ids.
+
+        A client id with too many recent failures is refused before its
+        secret is looked at (throttle.py). A hash from an earlier version
+        (Argon2) is replaced by the current scheme after it first matches.
+        """
         if not client_id or len(client_id) > 64:
-            return None
+            client_id = ""
+        wait = self.throttle.wait(client_id)
+        if wait:
+            return Attempt(None, wait)
         with self.engine.connect() as conn:
             row = conn.execute(
-                sa.select(credentials).where(credentials.c.client_id == client_id)
-            ).first()
-            if row is None or row.revoked or not verify_secret(row.secret_hash, secret):
-                return None
+                sa.select(credentials.c.secret_hash, credentials.c.scopes, credentials.c.revoked)
+                .where(credentials.c.client_id == client_id)
+            ).first()  # fmt: skip
+            verdict = self.hasher.verify(None if row is None else row.secret_hash, secret)
+            if row is None or row.revoked or not verdict.ok:
+                self.throttle.failed(client_id)
+                return Attempt(None)
             owned = conn.execute(
                 sa.select(credential_accounts.c.account_id)
                 .where(credential_accounts.c.client_id == client_id)
                 .order_by(credential_accounts.c.account_id)
             ).scalars()
-            return Credential(client_id, frozenset(row.scopes.split()), tuple(owned))
+            credential = Credential(client_id, frozenset(row.scopes.split()), tuple(owned))
+        self.throttle.succeeded(client_id)
+        if verdict.rehash:
+            self._rehash(client_id, row.secret_hash, secret)
+        return Attempt(credential)
+
+    def _rehash(self, client_id: str, old_hash: str, secret: str) -> None:
+        """Replace an Argon2 hash by the current scheme (only if nobody changed it meanwhile)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                credentials.update()
+                .where(credentials.c.client_id == client_id)
+                .where(credentials.c.secret_hash == old_hash)
+                .values(secret_hash=self.hasher.hash(secret))
+            )
 
     def revoke(self, client_id: str) -> bool:
         with self.engine.begin() as conn:

@@ -47,7 +47,6 @@ class Limits:
     applications_per_ip_burst: int = 5
     tokens_per_ip_rate: float = 5.0
     tokens_per_ip_burst: int = 20
-    """Token requests cost an Argon2 verification each: few per second per IP."""
     max_body_bytes: int = 16 * 1024
     max_concurrent_requests: int = 5_000
     """HTTP requests served at once; beyond it, 503 with Retry-After."""
@@ -76,6 +75,8 @@ class GatewayConfig:
     engine_publish: str = "tcp://127.0.0.1:5556"
     report_db_url: str | None = None
     """The reporter's database, for history (None: history answers 503)."""
+    pepper_file: Path | None = None
+    """The credential hashes' pepper (default: beside a SQLite accounts DB, else the data dir)."""
     admin_client_id: str | None = None
     admin_client_secret: str | None = None
     token_ttl_seconds: int = 900
@@ -95,7 +96,7 @@ class Gateway:
     def __init__(self, config: GatewayConfig) -> None:
         self.config = config
         limits = config.limits
-        self.store = AccountStore(config.db_url)
+        self.store = AccountStore(config.db_url, pepper_file=config.pepper_file)
         self.issuer = TokenIssuer(config.signing_key, ttl_seconds=config.token_ttl_seconds)
         self.sanctions = SanctionsList.load()
         self.per_ip = TokenBuckets(limits.per_ip_rate, limits.per_ip_burst)

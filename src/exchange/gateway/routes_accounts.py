@@ -1,6 +1,6 @@
 """Applications, KYC review and OAuth2 tokens: the account half of the gateway.
 
-Blocking work (SQL, Argon2) runs in the thread pool. Approval opens the
+Blocking work (SQL) runs in the thread pool. Approval opens the
 account in the engine first (idempotent: the account id is the application
 id), then records the approval and the credential in one transaction, so an
 engine outage changes nothing and the one-time secret is never lost.
@@ -41,6 +41,7 @@ from exchange.gateway.schemas import (
 )
 from exchange.web.errors import ApiError
 from exchange.web.params import query
+from exchange.web.ratelimit import retry_after_header
 
 
 def _reasons(findings: list[dict[str, str]]) -> list[Reason]:
@@ -148,9 +149,11 @@ async def issue_token(request: Request) -> Response:
     if body.grant_type != "client_credentials":
         raise ApiError(400, "only grant_type=client_credentials is supported", "UNSUPPORTED_GRANT")
     gateway = gateway_of(request)
-    credential = await run_in_threadpool(
-        gateway.store.authenticate, body.client_id, body.client_secret
-    )
+    attempt = await run_in_threadpool(gateway.store.check, body.client_id, body.client_secret)
+    credential = attempt.credential
+    if attempt.retry_after:
+        wait = {"Retry-After": retry_after_header(attempt.retry_after)}
+        raise ApiError(429, "too many failed attempts for this client", headers=wait)
     if credential is None:
         raise ApiError(401, "unknown client or wrong secret", "INVALID_CLIENT")
     requested = frozenset(body.scope.split()) if body.scope else credential.scopes

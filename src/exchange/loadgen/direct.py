@@ -1,12 +1,10 @@
 """Opening thousands of members fast, for an exchange `exchange bench --spawn` started itself.
 
-Through the API every approval and every token costs a full Argon2 hash on
-the gateway (about 0.25 s here, both cores): 10,000 users would take over an
-hour, longer than a token lives. On a throwaway exchange the generator may
-instead write credentials straight into its accounts database, hashed with
-cheap Argon2 parameters (Argon2 reads the parameters from the hash, so the
-gateway's verification is cheap too), and open and fund the accounts with
-engine commands. Tokens still come from POST /v1/oauth/token, and
+Through the API every approval goes through KYC and a compliance call, one
+by one. On a throwaway exchange the generator may instead write
+credentials straight into its accounts database (hashed with the data
+directory's pepper, as the gateway does), and open and fund the accounts
+with engine commands. Tokens still come from POST /v1/oauth/token, and
 everything after that (orders, streams, FIX logons) is the real path.
 Never used against an exchange the generator did not start.
 """
@@ -16,9 +14,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from unittest import mock
-
-from argon2 import PasswordHasher
 
 from exchange.accounts import store as account_store
 from exchange.core import Deposit, OpenAccount
@@ -28,7 +23,6 @@ from exchange.loadgen.users import User, funding_of
 
 FIRST_ACCOUNT = 50_000_000
 """Far above the account ids approvals give (the application ids)."""
-_cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 class DirectOpener:
@@ -42,13 +36,12 @@ class DirectOpener:
     async def __call__(self, index: int, maker: bool) -> User:
         account = FIRST_ACCOUNT + (1_000_000 if maker else 0) + index
         secret = secrets.token_urlsafe(32)
-        with mock.patch.object(account_store, "hash_secret", _cheap.hash):
-            client_id, _ = self.store.create_credential(
-                frozenset({"read", "trade"}),
-                (account,),
-                client_id=f"bench_{account}_{secrets.token_hex(4)}",
-                secret=secret,
-            )
+        client_id, _ = self.store.create_credential(
+            frozenset({"read", "trade"}),
+            (account,),
+            client_id=f"bench_{account}_{secrets.token_hex(4)}",
+            secret=secret,
+        )
         await self.engine.submit(OpenAccount(account))
         for asset, amount in funding_of(index, self.symbols, maker):
             await self.engine.submit(Deposit(account, asset, amount, f"bench-{account}-{asset}"))

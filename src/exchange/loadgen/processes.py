@@ -46,7 +46,7 @@ def _admin(data_dir: Path) -> tuple[str, str]:
     if path.exists():
         saved = json.loads(path.read_text())
         return str(saved["clientId"]), str(saved["clientSecret"])
-    admin = ("bench-admin", secrets.token_urlsafe(24))
+    admin = (f"admin_{secrets.token_hex(8)}", secrets.token_urlsafe(32))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"clientId": admin[0], "clientSecret": admin[1]}, f)
