@@ -212,7 +212,7 @@ def test_h3_the_reporter_on_postgresql_keeps_running_after_control_characters(
         engine.process([buy("after")])  # the reporter must get past the rest to store this
         last_seq = engine.last_seq
     with postgres_schema() as url:
-        store = ReportStore(url)
+        store = ReportStore(migrated.reports_db(url))
         try:
             reporter = Reporter(root / "journal", store, max_records=2)
             reporter.run(lambda: True, exit_when_idle=True)
