@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from exchange.fix.codec import Message, encode, parse, timestamp
-from exchange.fix.session import Close, Deliver, Send, Session
+from exchange.fix.session import Close, Deliver, Send, Session, Stream
 from exchange.fix.store import SessionStore
 from tests import migrated
 
@@ -47,7 +47,14 @@ def logon(seq: int = 1, password: str = PASSWORD, **extra: Any) -> Message:
 
 
 def sent(actions: list[Any]) -> list[Message]:
-    return [parse(a.raw) for a in actions if isinstance(a, Send)]
+    """What goes out, a resend's stream included."""
+    out = []
+    for action in actions:
+        if isinstance(action, Stream):
+            out += [parse(send.raw) for send in action.sends]
+        elif isinstance(action, Send):
+            out.append(parse(action.raw))
+    return out
 
 
 def types(actions: list[Any]) -> list[str]:
@@ -173,3 +180,62 @@ def test_a_wrong_sender_after_logon_is_rejected_and_logged_out(store: SessionSto
     actions = session.receive(msg("D", 2, sender="SOMEONE"))
     assert types(actions) == ["3", "5"] and isinstance(actions[-1], Close)
     assert sent(actions)[0].get(373) == "9"
+
+
+# ------------------------------------------------- security review (H4, L2)
+
+
+def _kept(store: SessionStore) -> list[tuple[int, str]]:
+    return [(m.seq, m.msg_type) for m in store.sent_between("CL1", 1, 10**18)]
+
+
+def test_h4_session_messages_are_not_kept_and_the_store_is_trimmed(tmp_path: Path) -> None:
+    url = migrated.fix_db(f"sqlite:///{tmp_path / 'fix.db'}")
+    store = SessionStore(url, keep_sent=100)
+    session = new_session(store, Clock())
+    session.receive(logon())
+    for n in range(2_500):
+        session.send("0", []) if n % 2 else session.send("8", [(11, f"r{n}")])
+    kept = _kept(store)
+    assert {kind for _, kind in kept} == {"8"}  # no Logon, no Heartbeat
+    assert len(kept) <= 100 + 1_000  # trimmed every 1,000 sends to the last 100
+    assert kept[-1][0] == session.next_out - 2  # the newest report is kept
+
+
+@pytest.mark.timeout(60)
+def test_h4_a_resend_costs_the_messages_kept_not_the_range_asked(store: SessionStore) -> None:
+    """On 56b90ba the acceptor walked every number of the range on the shared event loop."""
+    session = new_session(store, Clock())
+    session.receive(logon())
+    session.send("8", [(11, "a")])  # 2
+    session.next_out = 10**12  # a session that has sent a great deal
+    actions = session.receive(msg("2", 2, [(7, 1), (16, 0)]))
+    assert len(actions) == 1 and isinstance(actions[0], Stream)  # written page by page
+    replay = sent(actions)
+    assert [(m.msg_type, m.seq, m.get(36)) for m in replay] == [
+        ("4", 1, "2"),
+        ("8", 2, None),
+        ("4", 3, str(10**12)),
+    ]
+
+
+def test_h4_test_requests_are_rate_limited_and_their_id_bounded(store: SessionStore) -> None:
+    clock = Clock()
+    session = new_session(store, clock)
+    session.receive(logon())
+    beat = sent(session.receive(msg("1", 2, [(112, "x" * 4_000)])))[0]
+    assert beat.msg_type == "0" and len(beat.get(112) or "") == 64
+    replies = [types(session.receive(msg("1", seq, [(112, "t")]))) for seq in range(3, 40)]
+    assert ["5"] in replies  # a flood of TestRequests (each costs a reply) is logged out
+    assert session.closed
+
+
+def test_l2_sequence_reset_cannot_lower_the_expected_number(store: SessionStore) -> None:
+    session = new_session(store, Clock())
+    session.receive(logon())
+    for seq in range(2, 6):
+        session.receive(msg("0", seq))
+    assert session.next_in == 6
+    reply = sent(session.receive(msg("4", 6, [(36, 2)])))  # reset mode, lower
+    assert [(m.msg_type, m.get(373), m.get(371)) for m in reply] == [("3", "5", "36")]
+    assert session.next_in == 6 and store.sequences("CL1")[0] == 6

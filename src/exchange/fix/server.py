@@ -29,7 +29,7 @@ from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.feed import BatchFeed, FeedTask
 from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
-from exchange.fix.session import Close, Deliver, Send, Session
+from exchange.fix.session import Action, Deliver, Send, Session, Stream
 from exchange.fix.store import SessionStore
 from exchange.fix.vocabulary import (
     BusinessRejectReason,
@@ -42,9 +42,12 @@ from exchange.heap import settle
 from exchange.sequencer import Batch
 from exchange.views.fanout import ReportFanout, Subscriber
 from exchange.views.order_view import ExchangeView, Report
+from exchange.web.clientkey import client_key
 from exchange.web.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
+STREAM_CHUNK = 100
+"""Messages of a resend written between two waits for the peer to read them."""
 
 
 @dataclass
@@ -62,6 +65,17 @@ class FixConfig:
     burst: int = 4_000
     logon_timeout: float = 10.0
     max_connections: int = 2_000
+    connections_per_ip_before_logon: int = 20
+    """Connections of one address that have not logged on yet; beyond, refused at accept."""
+    logons_per_ip_rate: float = 5.0
+    logons_per_ip_burst: int = 20
+    """Logon attempts per address (each checks a credential), before anything is checked."""
+    max_logon_checks: int = 8
+    """Credential checks in progress at once; a Logon beyond is refused, never queued."""
+    drain_timeout: float = 5.0
+    """Seconds a peer may take to read what we sent; then the connection is dropped."""
+    max_write_buffer: int = 4 * 1024 * 1024
+    """Bytes waiting for a peer that does not read; beyond, the connection is dropped."""
     report_queue: int = 10_000
     """Reports one session may have pending within one batch before it is cut off."""
 
@@ -79,6 +93,8 @@ class Connection:
             logon_timeout=gateway.config.logon_timeout,
         )
         self.credential: Credential | None = None
+        self.address = ""
+        self.counted_out = False
         self.closing = False
         self.last_event = 0
         """The last engine event reported to this counterparty (loaded at logon, kept current)."""
@@ -89,8 +105,24 @@ class Connection:
         return self.credential is not None and self.credential.client_id == sender
 
     def write(self, raw: bytes) -> None:
-        if not self.closing:
-            self.writer.write(raw)
+        if self.closing:
+            return
+        self.writer.write(raw)
+        if self.writer.transport.get_write_buffer_size() > self.gateway.config.max_write_buffer:
+            log.warning("FIX peer %s does not read: dropped", self.session.client_id)
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop the connection at once (a peer that does not read cannot hold its session)."""
+        self.closing = True
+        self.writer.transport.abort()
+
+    async def drain(self) -> None:
+        """Wait for the peer to read what we sent, at most `drain_timeout`; else drop it."""
+        try:
+            await asyncio.wait_for(self.writer.drain(), self.gateway.config.drain_timeout)
+        except (TimeoutError, ConnectionError):
+            self.abort()
 
     def report(self, report: Report) -> None:
         """Send one execution report, unless this counterparty already had it."""
@@ -138,6 +170,10 @@ class FixGateway:
         self.cancels: dict[int, tuple[str, str]] = {}
         """order id -> (ClOrdID, OrigClOrdID) of a pending OrderCancelRequest."""
         self.connections = 0
+        self.before_logon: dict[str, int] = {}
+        """Connections per address that have not logged on (M3)."""
+        self.logons = TokenBuckets(config.logons_per_ip_rate, config.logons_per_ip_burst)
+        self.logon_checks = 0
         self._status_ids = 0
         self.server: asyncio.Server | None = None
 
@@ -175,11 +211,17 @@ class FixGateway:
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         connection = Connection(self, writer)
+        address = client_key(str((writer.get_extra_info("peername") or ("?",))[0]))
+        connection.address = address
+        self.before_logon[address] = self.before_logon.get(address, 0) + 1
         framer = Framer(self.config.max_message)
         bucket = TokenBuckets(self.config.messages_per_second, self.config.burst, max_keys=1)
         ticker = asyncio.ensure_future(self._tick(connection))
         try:
-            if self.connections > self.config.max_connections:
+            if (
+                self.connections > self.config.max_connections
+                or self.before_logon[address] > self.config.connections_per_ip_before_logon
+            ):
                 return
             while not connection.closing:
                 data = await reader.read(4096)
@@ -192,7 +234,7 @@ class FixGateway:
                     await self._handle(connection, parse(frame))
                     if connection.closing:
                         break
-                await writer.drain()
+                await connection.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         except Exception:
@@ -200,6 +242,7 @@ class FixGateway:
         finally:
             ticker.cancel()
             self._gone(connection)
+            self._logged_on_or_gone(connection)
             self.connections -= 1
             with contextlib.suppress(Exception):
                 writer.close()
@@ -213,9 +256,20 @@ class FixGateway:
     async def _handle(self, connection: Connection, message: Message) -> None:
         session = connection.session
         if session.client_id is None and message.msg_type == MsgType.LOGON:
+            if self.logons.take(connection.address) or (
+                self.logon_checks >= self.config.max_logon_checks
+            ):  # before any credential is checked: H1
+                connection.write(session.refuse("too many logons: try again later", message).raw)
+                connection.closing = True
+                connection.writer.close()  # after what was written: the Logout goes out
+                return
             sender = message.get(Tag.SENDER_COMP_ID) or ""
             password = message.get(Tag.PASSWORD) or ""
-            credential = await asyncio.to_thread(self.accounts.authenticate, sender, password)
+            self.logon_checks += 1
+            try:
+                credential = await asyncio.to_thread(self.accounts.authenticate, sender, password)
+            finally:
+                self.logon_checks -= 1
             if credential is not None and "trade" in credential.scopes:
                 if sender in self.live:
                     credential = None  # one session per SenderCompID at a time
@@ -223,19 +277,36 @@ class FixGateway:
         was_active = session.active
         await self._perform(connection, session.receive(message))
         if session.active and not was_active:
+            self._logged_on_or_gone(connection)
             self._logged_on(connection)
 
-    async def _perform(self, connection: Connection, actions: list[Send | Deliver | Close]) -> None:
+    def _logged_on_or_gone(self, connection: Connection) -> None:
+        """The connection no longer counts among its address's connections before logon."""
+        if connection.address and not connection.counted_out:
+            connection.counted_out = True
+            left = self.before_logon.get(connection.address, 1) - 1
+            if left > 0:
+                self.before_logon[connection.address] = left
+            else:
+                self.before_logon.pop(connection.address, None)
+
+    async def _perform(self, connection: Connection, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, Send):
                 connection.write(action.raw)
+            elif isinstance(action, Stream):
+                for n, send in enumerate(action.sends, 1):
+                    connection.write(send.raw)
+                    if connection.closing:
+                        return
+                    if n % STREAM_CHUNK == 0:
+                        await connection.drain()  # other sessions run meanwhile
             elif isinstance(action, Deliver):
                 await self._application(connection, action.message)
             else:
                 connection.closing = True
                 log.info("FIX session closed: %s", action.reason)
-                with contextlib.suppress(Exception):
-                    await connection.writer.drain()
+                await connection.drain()
                 connection.writer.close()
 
     # ---------------------------------------------------------- application

@@ -21,7 +21,7 @@ Rules, as FIX 4.4 sets them:
 
 import itertools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -55,6 +55,12 @@ HEADER_AND_TRAILER = frozenset(
 MAX_TEST_REQ_ID = 64
 """A TestReqID is echoed in the Heartbeat: at most this many characters of it (H4)."""
 MAX_SEQ_DIGITS = 18
+RESEND_PAGE = 500
+"""Kept messages read from the store at a time when answering a ResendRequest."""
+SESSION_REQUESTS_PER_SECOND = 5.0
+SESSION_REQUESTS_BURST = 20.0
+"""TestRequests and ResendRequests a counterparty may send (each costs us a reply or a
+resend): beyond, it is logged out."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +78,15 @@ class Close:
     reason: str
 
 
-Action = Send | Deliver | Close
+@dataclass(frozen=True)
+class Stream:
+    """Sends produced one by one (a resend): the server writes them with pauses for the
+    socket to drain, so a long resend never holds the loop that serves every session."""
+
+    sends: Iterator[Send]
+
+
+Action = Send | Deliver | Close | Stream
 Authenticate = Callable[[str, str], bool]
 """(SenderCompID, password) -> may this counterparty log on?"""
 
@@ -104,6 +118,8 @@ class Session:
         self.last_in = self.last_out = self.connected_at
         self.test_request_sent: float | None = None
         self._test_ids = itertools.count(1)
+        self._requests = SESSION_REQUESTS_BURST
+        self._requests_at = self.connected_at
 
     @property
     def active(self) -> bool:
@@ -118,7 +134,8 @@ class Session:
         assert self.client_id is not None
         seq = self.next_out
         raw = encode(msg_type, self.our_id, self.client_id, seq, body)
-        self.store.record_sent(self.client_id, seq, msg_type, raw, event)
+        keep = msg_type not in SESSION_TYPES  # a resend gap-fills session messages anyway
+        self.store.record_sent(self.client_id, seq, msg_type, raw, event, keep=keep)
         self.next_out = seq + 1
         self.last_out = self.clock()
         return Send(raw)
@@ -148,6 +165,12 @@ class Session:
         if tag is not None:
             body.insert(1, (Tag.REF_TAG_ID, tag))
         return self.send(MsgType.REJECT, body)
+
+    def refuse(self, text: str, logon: Message) -> Send:
+        """An unnumbered Logout for a Logon that is not even checked (too many at once)."""
+        sender = logon.get(Tag.SENDER_COMP_ID) or ""
+        target = sender[:64] if sender.isascii() and sender.isprintable() and sender else "UNKNOWN"
+        return Send(encode(MsgType.LOGOUT, self.our_id, target, 1, [(Tag.TEXT, text[:200])]))
 
     def reject(self, ref: Message, reason: int, text: str, tag: int | None = None) -> Send:
         """A session-level Reject (35=3) of an application message the order layer refused."""
@@ -264,6 +287,8 @@ class Session:
         self.resend_requested = False
         if kind == MsgType.HEARTBEAT:
             return []
+        if kind in (MsgType.TEST_REQUEST, MsgType.RESEND_REQUEST) and not self._take_request():
+            return self._logout("too many TestRequests and ResendRequests")
         if kind == MsgType.TEST_REQUEST:
             test_id = (message.get(Tag.TEST_REQ_ID) or "")[:MAX_TEST_REQ_ID]
             return [self.send(MsgType.HEARTBEAT, [(Tag.TEST_REQ_ID, test_id)])]
@@ -278,6 +303,19 @@ class Session:
         text = f"message type {kind[:8]!r} is not supported"
         return [self.business_reject(message, BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE, text)]
 
+    def _take_request(self) -> bool:
+        """A token for a TestRequest or ResendRequest (a bucket on the injected clock)."""
+        now = self.clock()
+        self._requests = min(
+            SESSION_REQUESTS_BURST,
+            self._requests + (now - self._requests_at) * SESSION_REQUESTS_PER_SECOND,
+        )
+        self._requests_at = now
+        if self._requests < 1:
+            return False
+        self._requests -= 1
+        return True
+
     def _sequence_reset(self, message: Message) -> list[Action]:
         new_seq = message.get(Tag.NEW_SEQ_NO) or ""
         if not (new_seq.isascii() and new_seq.isdigit()) or len(new_seq) > MAX_SEQ_DIGITS:
@@ -287,6 +325,16 @@ class Session:
         gap_fill = message.get(Tag.GAP_FILL_FLAG) == YesNo.YES
         if gap_fill and message.seq < self.next_in and message.get(Tag.POSS_DUP_FLAG) != YesNo.YES:
             return self._logout(f"MsgSeqNum too low, expecting {self.next_in}")
+        if not gap_fill and int(new_seq) < self.next_in:
+            # FIX 4.4: a reset may only move forward; lower would let messages be replayed
+            return [
+                self._reject(
+                    message,
+                    SessionRejectReason.VALUE_IS_INCORRECT,
+                    f"NewSeqNo {new_seq[:18]} is lower than the expected {self.next_in}",
+                    Tag.NEW_SEQ_NO,
+                )
+            ]
         if int(new_seq) > self.next_in or not gap_fill:
             assert self.client_id is not None
             self.next_in = int(new_seq)
@@ -312,26 +360,37 @@ class Session:
         begin = max(1, int(begin_raw))
         end = int(end_raw) or self.next_out - 1
         end = min(end, self.next_out - 1)
-        kept = {m.seq: m for m in self.store.sent_between(self.client_id, begin, end)}
-        actions: list[Action] = []
-        gap_start: int | None = None
-        for seq in range(begin, end + 1):
-            original = kept.get(seq)
-            if original is None or original.msg_type in SESSION_TYPES:
-                gap_start = seq if gap_start is None else gap_start
-                continue
-            if gap_start is not None:
-                actions.append(self._gap_fill(gap_start, seq))
-                gap_start = None
-            old = parse(original.raw)
-            body = [(t, v.decode()) for t, v in old.fields.items() if t not in HEADER_AND_TRAILER]
-            raw = encode(original.msg_type, self.our_id, self.client_id, seq, body,  # type: ignore[arg-type]
-                         poss_dup=old.get(Tag.SENDING_TIME) or "")  # fmt: skip
-            actions.append(Send(raw))
-        if gap_start is not None:
-            actions.append(self._gap_fill(gap_start, end + 1))
         self.last_out = self.clock()
-        return actions
+        return [Stream(self._resent(self.client_id, begin, end))]
+
+    def _resent(self, client_id: str, begin: int, end: int) -> Iterator[Send]:
+        """The answer to a ResendRequest, produced page by page as the server writes it.
+
+        Its cost follows the messages kept (a bounded window: the store trims the
+        rest), never the width of the range asked for: the gaps between kept
+        application messages become one SequenceReset-GapFill each.
+        """
+        answered = begin  # every seq before this one has been answered
+        low = begin
+        while low <= end:
+            page = self.store.sent_between(client_id, low, end, limit=RESEND_PAGE)
+            for original in page:
+                if original.msg_type in SESSION_TYPES:
+                    continue  # kept by an older version: gap filled like the others
+                if original.seq > answered:
+                    yield self._gap_fill(answered, original.seq)
+                old = parse(original.raw)
+                body = [
+                    (t, v.decode()) for t, v in old.fields.items() if t not in HEADER_AND_TRAILER
+                ]
+                yield Send(encode(original.msg_type, self.our_id, client_id, original.seq, body,  # type: ignore[arg-type]
+                                  poss_dup=old.get(Tag.SENDING_TIME) or ""))  # fmt: skip
+                answered = original.seq + 1
+            if len(page) < RESEND_PAGE:
+                break
+            low = page[-1].seq + 1
+        if answered <= end:
+            yield self._gap_fill(answered, end + 1)
 
     def _gap_fill(self, first: int, next_seq: int) -> Send:
         assert self.client_id is not None

@@ -2,8 +2,10 @@
 
 One row per counterparty (its SenderCompID): the next sequence number
 expected from it and the next one we send. Every message we send is kept
-under its sequence number until the session is reset, to answer
-ResendRequests. A message is stored before it is written to the socket.
+under its sequence number, to answer ResendRequests: the application
+messages only (session messages are gap-filled anyway), and only the last
+KEEP_SENT of them (older ones are trimmed as new ones are sent). A message
+is stored before it is written to the socket.
 
 This is on the path of every message, so the statements of that path are
 built once, with bound parameters (SQLAlchemy then reuses their compiled
@@ -41,6 +43,9 @@ sent = sa.Table(
 
 
 _KEEP_SENT = sent.insert()
+KEEP_SENT = 10_000
+"""Sent application messages kept per counterparty for resends (older ones are gap-filled)."""
+TRIM_EVERY = 1_000
 
 
 @functools.cache
@@ -61,8 +66,9 @@ class Sent:
 
 
 class SessionStore:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, keep_sent: int = KEEP_SENT) -> None:
         self.engine = create_engine(url)
+        self.keep_sent = keep_sent
         FIX_SESSIONS.require(self.engine)  # migrated before any service starts
         self._last_event: dict[str, int] = {}
         """Written through on every report: this process is the only writer."""
@@ -91,17 +97,34 @@ class SessionStore:
             self._upsert(conn, comp_id, next_in=next_in)
 
     def record_sent(
-        self, comp_id: str, seq: int, msg_type: str, raw: bytes, last_event: int | None = None
+        self,
+        comp_id: str,
+        seq: int,
+        msg_type: str,
+        raw: bytes,
+        last_event: int | None = None,
+        *,
+        keep: bool = True,
     ) -> None:
-        """Keep a sent message and move the outbound sequence past it, atomically.
+        """Keep a sent message (`keep`: session-level ones are not) and move the outbound
+        sequence past it, atomically.
 
         With `last_event`, the engine event the message reports is marked
         delivered in the same transaction: a report is sent exactly once.
+        Every TRIM_EVERY messages, those older than the last `keep_sent` go:
+        a ResendRequest for them is answered with a gap fill.
         """
         with self.engine.begin() as conn:
-            conn.execute(
-                _KEEP_SENT, {"comp_id": comp_id, "seq": seq, "msg_type": msg_type, "raw": raw}
-            )
+            if keep:
+                conn.execute(
+                    _KEEP_SENT, {"comp_id": comp_id, "seq": seq, "msg_type": msg_type, "raw": raw}
+                )
+            if seq % TRIM_EVERY == 0 and seq > self.keep_sent:
+                conn.execute(
+                    sent.delete().where(
+                        sent.c.comp_id == comp_id, sent.c.seq <= seq - self.keep_sent
+                    )
+                )
             if last_event is None:
                 self._upsert(conn, comp_id, next_out=seq + 1)
             else:
@@ -121,13 +144,16 @@ class SessionStore:
         self._last_event[comp_id] = int(value or 0)
         return self._last_event[comp_id]
 
-    def sent_between(self, comp_id: str, begin: int, end: int) -> list[Sent]:
-        """Messages sent with begin <= seq <= end, in order."""
+    def sent_between(
+        self, comp_id: str, begin: int, end: int, limit: int | None = None
+    ) -> list[Sent]:
+        """Messages kept with begin <= seq <= end, in order (the first `limit` of them)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
                 sa.select(sent.c.seq, sent.c.msg_type, sent.c.raw)
                 .where(sent.c.comp_id == comp_id, sent.c.seq >= begin, sent.c.seq <= end)
                 .order_by(sent.c.seq)
+                .limit(limit)
             )
             return [Sent(r.seq, r.msg_type, r.raw) for r in rows]
 
