@@ -18,7 +18,7 @@ from exchange.accounts.store import AccountStore
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
-from exchange.fix.server import FixConfig, FixGateway
+from exchange.fix.server import FeedStoppedError, FixConfig, FixGateway
 from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.fix.client import FixClient
@@ -93,3 +93,41 @@ def test_a_session_behind_by_more_than_its_queue_is_closed_and_resumed_at_logon(
     with pytest.raises(AssertionError):
         report(back, 1.0, t150="0")  # the acceptance it already had is not sent again
     back.close()
+
+
+def test_l2_fix_acceptor_stops_when_it_can_no_longer_follow_the_engine(
+    tmp_path: Path, engine: EngineProcess
+) -> None:
+    """On 56b90ba the feed task died alone and every session silently lost its reports."""
+    migrated.data_dir(tmp_path)
+    (port,) = free_ports(1)
+    config = FixConfig(
+        engine_endpoint=engine.endpoint,
+        engine_publish=engine.publish,
+        journal=engine.data_dir / "journal",
+        accounts_url=f"sqlite:///{tmp_path / 'accounts.db'}",
+        store_url=f"sqlite:///{tmp_path / 'fix-sessions.db'}",
+        port=port,
+    )
+
+    async def run() -> None:
+        gateway = FixGateway(config)
+        stop = asyncio.Event()
+        serving = asyncio.ensure_future(gateway.serve(stop))
+        while gateway.server is None:
+            await asyncio.sleep(0.05)
+
+        def broken(batch: object) -> list[object]:
+            raise OSError("disk full")  # what a store write in the feed's path may raise
+
+        gateway.view.apply = broken  # type: ignore[method-assign]
+        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        try:
+            await client.submit(OpenAccount(7))  # a batch the acceptor fails to apply
+        finally:
+            await client.close()
+        with pytest.raises(FeedStoppedError):
+            await asyncio.wait_for(serving, 30)
+        assert not stop.is_set()
+
+    asyncio.run(run())

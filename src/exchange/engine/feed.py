@@ -145,6 +145,12 @@ class FeedTask:
             log.exception("%s stopped following the engine", self.name)
             raise
 
+    async def ended(self) -> None:
+        """Returns when following has stopped (it only stops by failing or being closed)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._task)
+
     @property
     def healthy(self) -> bool:
         """False once the task has ended (it only ends by failing or being closed)."""
@@ -153,6 +159,6 @@ class FeedTask:
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a failure was logged
                 await self._task
         self.feed.close()

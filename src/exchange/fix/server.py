@@ -50,6 +50,10 @@ STREAM_CHUNK = 100
 """Messages of a resend written between two waits for the peer to read them."""
 
 
+class FeedStoppedError(RuntimeError):
+    """The engine's feed failed: execution reports can no longer reach any session."""
+
+
 @dataclass
 class FixConfig:
     engine_endpoint: str
@@ -437,7 +441,15 @@ class FixGateway:
         )
         settle()
         try:
-            await stop.wait()
+            stopping = asyncio.ensure_future(stop.wait())
+            feed_ended = asyncio.ensure_future(self.following.ended())
+            await asyncio.wait({stopping, feed_ended}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stopping, feed_ended):
+                waiter.cancel()
+            if not stop.is_set():
+                # Without the feed no session gets its reports: stop, so that a supervisor
+                # (exchange run, systemd) sees it and restarts us, rather than go on silent.
+                raise FeedStoppedError("the FIX acceptor stopped following the engine")
         finally:
             self.server.close()
             for connection in list(self.live.values()):
