@@ -12,6 +12,7 @@ from exchange.accounts import Claims, InvalidTokenError
 from exchange.gateway.resources import Gateway
 from exchange.web.clientkey import client_key
 from exchange.web.errors import ApiError
+from exchange.web.params import is_number
 from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 T = TypeVar("T")
@@ -48,7 +49,7 @@ async def read_body(request: Request, kind: type[T]) -> T:
     config = gateway_of(request).config
     limit_bytes = config.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit_bytes):
+    if declared is not None and (not is_number(declared) or int(declared) > limit_bytes):
         raise ApiError(413, f"request body over {limit_bytes} bytes")
     body = bytearray()
     try:
@@ -124,14 +125,14 @@ def authorize(request: Request, scope: str) -> Claims:
 def int_param(raw: str | None, name: str, default: int, low: int, high: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or len(raw) > 19 or not low <= int(raw) <= high:
+    if not is_number(raw, 19) or not low <= int(raw) <= high:
         raise ApiError(422, f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
 
 def path_id(request: Request, name: str, what: str) -> int:
     raw = request.path_params[name]
-    if not raw.isdigit() or len(raw) > 18:
+    if not is_number(raw):
         raise ApiError(404, f"no such {what}")
     return int(raw)
 

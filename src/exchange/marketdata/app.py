@@ -39,7 +39,7 @@ from exchange.web.clientkey import client_key
 from exchange.web.concurrency import ConnectionLimiter
 from exchange.web.connguard import ConnectionGuard, raise_open_files_limit
 from exchange.web.errors import EXCEPTION_HANDLERS, ApiError
-from exchange.web.params import query
+from exchange.web.params import is_number, query
 from exchange.web.ratelimit import TokenBuckets, retry_after_header
 
 STATIC = Path(__file__).parent / "static"
@@ -107,7 +107,7 @@ def state(conn: HTTPConnection) -> MarketData:
 def _choice(raw: str | None, name: str, allowed: tuple[int, ...], default: int) -> int:
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) not in allowed:
+    if not is_number(raw, 6) or int(raw) not in allowed:
         raise ApiError(422, f"{name} must be one of {', '.join(map(str, allowed))}")
     return int(raw)
 

@@ -1,5 +1,6 @@
 """One error shape for every failure: {"error": {"code": ..., "message": ...}}."""
 
+import logging
 from collections.abc import Mapping
 
 import msgspec
@@ -59,7 +60,17 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, "INVALID_REQUEST", str(exc)[:500])
 
 
+log = logging.getLogger(__name__)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug answers in the one error shape, without internals; the details go to the log."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return error_response(500, "INTERNAL_ERROR", "internal error")
+
+
 EXCEPTION_HANDLERS = {
+    Exception: on_unexpected,
     ApiError: on_api_error,
     HTTPException: on_http_exception,
     msgspec.ValidationError: on_validation_error,
