@@ -297,9 +297,12 @@ class AccountStore:
         """A credential for a broker (several accounts) or an operator (admin scopes).
 
         With `client_id` and `secret` given (the configured first admin), it is
-        created only if that client id does not exist yet.
+        created if that client id does not exist yet, and otherwise takes that
+        secret: rotating the configured secret takes effect at the next start,
+        and the old one stops working (review H5).
         """
         client_id = client_id or new_client_id()
+        given = secret is not None
         secret = secret or new_client_secret()
         secret_hash = self.hasher.hash(secret)
         with self.engine.begin() as conn:
@@ -308,6 +311,12 @@ class AccountStore:
             ).first()
             if exists is None:
                 self._insert_credential(conn, client_id, secret_hash, scopes, account_ids)
+            elif given:
+                conn.execute(
+                    credentials.update()
+                    .where(credentials.c.client_id == client_id)
+                    .values(secret_hash=secret_hash)
+                )
         return client_id, secret
 
     def authenticate(self, client_id: str, secret: str) -> Credential | None:
@@ -355,6 +364,28 @@ class AccountStore:
                 .where(credentials.c.secret_hash == old_hash)
                 .values(secret_hash=self.hasher.hash(secret))
             )
+
+    def revoked_ids(self) -> frozenset[str]:
+        """Every revoked client id (gateways and the FIX acceptor refresh it each second)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(credentials.c.client_id).where(credentials.c.revoked.is_(True))
+            )
+            return frozenset(r.client_id for r in rows)
+
+    def credentials_of(self, account_id: int) -> list[tuple[str, bool]]:
+        """(client id, revoked) of every credential that covers the account."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(credentials.c.client_id, credentials.c.revoked)
+                .join(
+                    credential_accounts,
+                    credential_accounts.c.client_id == credentials.c.client_id,
+                )
+                .where(credential_accounts.c.account_id == account_id)
+                .order_by(credentials.c.created_at)
+            )
+            return [(r.client_id, bool(r.revoked)) for r in rows]
 
     def revoke(self, client_id: str) -> bool:
         with self.engine.begin() as conn:

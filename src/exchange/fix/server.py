@@ -46,6 +46,8 @@ from exchange.web.clientkey import client_key
 from exchange.web.ratelimit import TokenBuckets
 
 log = logging.getLogger(__name__)
+TICK_SECONDS = 0.25
+"""Timers (heartbeats, logon timeout) and revocations are looked at this often."""
 STREAM_CHUNK = 100
 """Messages of a resend written between two waits for the peer to read them."""
 
@@ -170,6 +172,7 @@ class FixGateway:
         )
         self.engine = EngineClient(config.engine_endpoint)
         self.live: dict[str, Connection] = {}
+        self.revoked: frozenset[str] = self.accounts.revoked_ids()
         self.subscribed: dict[Subscriber, Connection] = {}
         self.cancels: dict[int, tuple[str, str]] = {}
         """order id -> (ClOrdID, OrigClOrdID) of a pending OrderCancelRequest."""
@@ -254,8 +257,25 @@ class FixGateway:
 
     async def _tick(self, connection: Connection) -> None:
         while not connection.closing:
-            await asyncio.sleep(1)
+            await asyncio.sleep(TICK_SECONDS)
+            credential = connection.credential
+            if (
+                credential is not None
+                and connection.session.active
+                and credential.client_id in self.revoked
+            ):  # review H5: a revoked credential's session ends within a second
+                await self._perform(connection, connection.session.logout("credential revoked"))
+                return
             await self._perform(connection, connection.session.tick())
+
+    async def _watch_revocations(self) -> None:
+        """Keep `revoked` current with the accounts database (the gateways revoke there)."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                self.revoked = await asyncio.to_thread(self.accounts.revoked_ids)
+            except Exception:  # the database is away: keep the last set, try again
+                log.exception("could not refresh the revoked credentials")
 
     async def _handle(self, connection: Connection, message: Message) -> None:
         session = connection.session
@@ -440,6 +460,7 @@ class FixGateway:
             "FIX acceptor on %s:%d as %s", self.config.host, self.config.port, self.config.our_id
         )
         settle()
+        revocations = asyncio.ensure_future(self._watch_revocations())
         try:
             stopping = asyncio.ensure_future(stop.wait())
             feed_ended = asyncio.ensure_future(self.following.ended())
@@ -451,6 +472,7 @@ class FixGateway:
                 # (exchange run, systemd) sees it and restarts us, rather than go on silent.
                 raise FeedStoppedError("the FIX acceptor stopped following the engine")
         finally:
+            revocations.cancel()
             self.server.close()
             for connection in list(self.live.values()):
                 connection.writer.close()

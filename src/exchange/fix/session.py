@@ -166,6 +166,10 @@ class Session:
             body.insert(1, (Tag.REF_TAG_ID, tag))
         return self.send(MsgType.REJECT, body)
 
+    def logout(self, text: str) -> list[Action]:
+        """End the session from our side (a revoked credential): Logout, then close."""
+        return [] if self.closed else self._logout(text)
+
     def refuse(self, text: str, logon: Message) -> Send:
         """An unnumbered Logout for a Logon that is not even checked (too many at once)."""
         sender = logon.get(Tag.SENDER_COMP_ID) or ""

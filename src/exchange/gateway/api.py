@@ -14,6 +14,7 @@ from exchange.gateway.schemas import (
     ApplicationIn,
     ApplicationOut,
     ApproveOut,
+    CredentialsOut,
     ExecutionListOut,
     HealthOut,
     KycListOut,
@@ -24,6 +25,7 @@ from exchange.gateway.schemas import (
     OrderOut,
     RejectIn,
     ReportOut,
+    RevokedOut,
     SymbolOut,
     SymbolStatusOut,
     TokenIn,
@@ -97,6 +99,21 @@ OPERATIONS = (
     Operation(
         "post", "/v1/admin/accounts/{account_id}/withdrawals", "Withdraw cash (IRR) or shares",
         MovementIn, MovementOut, auth=("admin",), errors=(404, 409, *_ENGINE),
+    ),
+    Operation(
+        "get", "/v1/admin/accounts/{account_id}/credentials",
+        "The account's credentials (client ids, whether revoked; never a secret)",
+        None, CredentialsOut, auth=("admin",), errors=(404,),
+    ),
+    Operation(
+        "post", "/v1/admin/accounts/{account_id}/credentials",
+        "Issue a new credential for the account (rotation: then revoke the old one)",
+        None, ApproveOut, status=201, auth=("admin",), errors=(404,),
+    ),
+    Operation(
+        "post", "/v1/admin/credentials/{client_id}/revoke",
+        "Revoke a credential: its tokens, streams and FIX session end within a second",
+        None, RevokedOut, auth=("admin",), errors=(404,),
     ),
     Operation(
         "post", "/v1/admin/accounts/{account_id}/suspend",

@@ -6,6 +6,7 @@ its journal). Every error has one shape (errors.py); bodies are msgspec
 Structs that refuse unknown fields and wrong types (422).
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from exchange.engine.client import EngineClient
 from exchange.engine.feed import BatchFeed
 from exchange.gateway import routes_accounts as accounts
 from exchange.gateway import routes_admin as admin
+from exchange.gateway import routes_credentials as credentials
 from exchange.gateway import routes_public as public
 from exchange.gateway import routes_trading as trading
 from exchange.gateway.api import openapi_document
@@ -53,6 +55,12 @@ ROUTES = [
     Route("/v1/admin/accounts/{account_id}/resume", admin.resume_account, methods=["POST"]),
     Route("/v1/admin/symbols/{symbol}/halt", admin.halt_symbol, methods=["POST"]),
     Route("/v1/admin/symbols/{symbol}/resume", admin.resume_symbol, methods=["POST"]),
+    Route(
+        "/v1/admin/accounts/{account_id}/credentials",
+        credentials.account_credentials,
+        methods=["GET", "POST"],
+    ),
+    Route("/v1/admin/credentials/{client_id}/revoke", credentials.revoke, methods=["POST"]),
     WebSocketRoute("/v1/stream", stream),
 ]
 
@@ -70,12 +78,14 @@ def create_app(config: GatewayConfig) -> Starlette:
         )
         feed = BatchFeed(config.engine_publish, config.journal)
         follower = Follower(feed, ExchangeView(), queue_capacity=config.limits.stream_queue)
+        revocations = asyncio.ensure_future(gateway.watch_revocations())
         try:
             await follower.start()
             gateway.follower = follower
             settle()
             yield
         finally:
+            revocations.cancel()
             gateway.follower = None
             await follower.close()
             await gateway.client.close()

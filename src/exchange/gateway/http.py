@@ -95,6 +95,8 @@ def verify(conn: HTTPConnection, token: str | None, scope: str) -> Claims:
         raise ApiError(
             401, f"invalid token: {error}", headers={"WWW-Authenticate": "Bearer"}
         ) from None
+    if claims.client_id in gateway.revoked:  # its tokens end with it (review H5)
+        raise ApiError(401, "the credential was revoked", headers={"WWW-Authenticate": "Bearer"})
     if scope not in claims.scopes:
         raise ApiError(403, f"the token lacks the {scope!r} scope")
     limit(gateway.per_client, claims.client_id, "per-credential")

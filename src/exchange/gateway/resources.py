@@ -1,5 +1,6 @@
 """The gateway's configuration and the resources every request shares."""
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -25,6 +26,8 @@ from exchange.web.errors import ApiError
 from exchange.web.ratelimit import TokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
+REVOCATION_REFRESH = 0.5
+"""Seconds between two reads of the revoked credentials."""
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 ENGINE_UNAVAILABLE = "the engine is unavailable"
@@ -118,6 +121,9 @@ class Gateway:
         self.follower: Follower | None = None
         self.high_water: dict[int, int] = {}
         """Per account, the event seq after the last reply this gateway got for it."""
+        self.revoked: frozenset[str] = self.store.revoked_ids()
+        """Revoked client ids: checked on every token, refreshed from the database each
+        second (`watch_revocations`), so a revocation on any gateway reaches every one."""
         if config.admin_client_id and config.admin_client_secret:
             self.store.create_credential(
                 ADMIN_SCOPES,
@@ -191,3 +197,12 @@ class Gateway:
             target - 1, self.config.read_your_writes_timeout
         ):
             raise ApiError(503, "the order view is behind the engine", headers={"Retry-After": "1"})
+
+    async def watch_revocations(self, every: float = REVOCATION_REFRESH) -> None:
+        """Keep `revoked` current with the accounts database (shared by every gateway)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                self.revoked = await run_in_threadpool(self.store.revoked_ids)
+            except Exception:  # the database is away: keep the last set, try again
+                log.exception("could not refresh the revoked credentials")

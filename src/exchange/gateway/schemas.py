@@ -66,6 +66,20 @@ class ApproveOut(_Out):
     client_secret: str
 
 
+class CredentialOut(_Out):
+    client_id: str
+    revoked: bool
+
+
+class CredentialsOut(_Out):
+    credentials: list[CredentialOut]
+
+
+class RevokedOut(_Out):
+    client_id: str
+    revoked: bool
+
+
 class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
     """OAuth2 client credentials (RFC 6749 section 4.4): snake_case, form or JSON."""
 

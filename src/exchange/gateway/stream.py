@@ -11,10 +11,12 @@ the last `seq` it saw.
 
 import asyncio
 import contextlib
+import time
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from exchange.accounts.tokens import Claims
 from exchange.gateway.http import bearer_token, choose_account, gateway_of, int_param, verify
 from exchange.gateway.render import report_out
 from exchange.views.fanout import Subscriber
@@ -24,6 +26,8 @@ from exchange.web.errors import ApiError
 _ALLOWED = frozenset({"since", "accountId", "access_token"})
 _json = msgspec.json.Encoder()
 POLICY_VIOLATION = 1008
+WATCH_SECONDS = 0.25
+"""How often a stream checks its token's expiry and its credential's revocation."""
 TRY_AGAIN_LATER = 1013
 
 
@@ -55,15 +59,20 @@ async def stream(websocket: WebSocket) -> None:
     if follower.fanout.count(account) >= gateway.config.limits.max_streams_per_account:
         await websocket.close(TRY_AGAIN_LATER, "too many streams for this account")
         return
-    await websocket.accept()
-    subscriber = follower.subscribe(account)  # before reading the backlog: nothing falls between
+    # Subscribed with no await since the count: concurrent connects cannot all pass the cap
+    # (review L3); and before reading the backlog, so nothing falls between the two.
+    subscriber = follower.subscribe(account)
     gateway.metrics.streams.inc()
     try:
+        await websocket.accept()
         backlog, complete = follower.fanout.backlog((account,), since)
         await websocket.send_bytes(_json.encode(Subscribed("subscribed", account, since, complete)))
         sender = asyncio.ensure_future(_send(websocket, subscriber, backlog, since))
         reader = asyncio.ensure_future(_until_closed(websocket))
-        _, pending = await asyncio.wait({sender, reader}, return_when=asyncio.FIRST_COMPLETED)
+        watcher = asyncio.ensure_future(_until_withdrawn(websocket, claims))
+        _, pending = await asyncio.wait(
+            {sender, reader, watcher}, return_when=asyncio.FIRST_COMPLETED
+        )
         for task in pending:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
@@ -90,6 +99,20 @@ async def _send(
         if report.seq > last:
             await websocket.send_bytes(_json.encode(report_out(report)))
             last = report.seq
+
+
+async def _until_withdrawn(websocket: WebSocket, claims: Claims) -> None:
+    """Close the stream when its token expires or its credential is revoked (review H5, L3):
+    a stream lasts no longer than the access it was opened with."""
+    gateway = gateway_of(websocket)
+    while True:
+        if claims.client_id in gateway.revoked:
+            await websocket.close(POLICY_VIOLATION, "the credential was revoked")
+            return
+        if time.time() >= claims.expires_at:
+            await websocket.close(POLICY_VIOLATION, "the token expired: reconnect with a new one")
+            return
+        await asyncio.sleep(WATCH_SECONDS)
 
 
 async def _until_closed(websocket: WebSocket) -> None:
