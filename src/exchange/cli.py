@@ -59,13 +59,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring every database (accounts, FIX sessions, reports) to the newest schema; run it first."""
-    from exchange.migrations import data_dir_urls, migrate_all
+    from exchange.migrations import data_dir_urls, migrate_all, private_directory
 
     root = _data_dir(args.data_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    private_directory(root)
     defaults = data_dir_urls(root)
     revisions = migrate_all(
-        accounts=args.db_url or os.environ.get("EXCHANGE_DB_URL") or defaults["accounts"],
+        accounts=_accounts_db(args, root),
         fix=args.fix_db_url or defaults["fix"],
         reports=args.report_db_url or os.environ.get("EXCHANGE_REPORT_DB") or defaults["reports"],
     )
@@ -187,7 +187,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
         max_concurrent_requests=args.max_requests,
     )
     config = GatewayConfig(
-        db_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
+        db_url=_accounts_db(args, root),
         engine_endpoint=args.engine,
         engine_publish=args.publish,
         journal=_journal_dir(args, root),
@@ -244,6 +244,14 @@ def cmd_marketdata(args: argparse.Namespace) -> int:
     return 0
 
 
+def _accounts_db(args: argparse.Namespace, root: Path) -> str:
+    """--db-url, else $EXCHANGE_DB_URL (a password stays out of the command line, L4), else
+    SQLite in the data dir."""
+    return str(
+        args.db_url or os.environ.get("EXCHANGE_DB_URL") or f"sqlite:///{root / 'accounts.db'}"
+    )
+
+
 def _report_db(args: argparse.Namespace, root: Path, given: str | None = None) -> str:
     """The report database: the option, else $EXCHANGE_REPORT_DB, else SQLite in the data dir."""
     url = given if given is not None else getattr(args, "db_url", None)
@@ -297,7 +305,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         engine_endpoint=args.engine,
         engine_publish=args.publish,
         journal=_journal_dir(args, root),
-        accounts_url=args.db_url or f"sqlite:///{root / 'accounts.db'}",
+        accounts_url=_accounts_db(args, root),
         store_url=f"sqlite:///{root / 'fix-sessions.db'}",
         host=args.host,
         port=args.port,
@@ -406,7 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--host", default="127.0.0.1")
     gateway.add_argument("--port", type=int, default=8080)
     gateway.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
-    gateway.add_argument("--db-url", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    gateway.add_argument(
+        "--db-url", help="SQLAlchemy URL (default $EXCHANGE_DB_URL or SQLite in the data dir)"
+    )
     gateway.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
     gateway.add_argument(
         "--report-db-url", help="the reporter's database, for history (default as the reporter's)"
@@ -466,7 +476,10 @@ def build_parser() -> argparse.ArgumentParser:
     fix.add_argument("--engine", default="tcp://127.0.0.1:5555", help="engine requests")
     fix.add_argument("--publish", default="tcp://127.0.0.1:5556", help="engine batch feed")
     fix.add_argument("--journal", help="the engine's journal dir (default: <data dir>/journal)")
-    fix.add_argument("--db-url", help="the accounts database (default <data dir>/accounts.db)")
+    fix.add_argument(
+        "--db-url",
+        help="the accounts database (default $EXCHANGE_DB_URL or <data dir>/accounts.db)",
+    )
     fix.add_argument(
         "--logon-timeout", type=float, default=10.0, help="seconds a connection may wait to log on"
     )
@@ -520,6 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every file an exchange process makes (databases, journal, keys, logs) is its owner's
+    # only, children included (review M4): KYC data, hashes and the order flow live there.
+    os.umask(0o077)
     args = build_parser().parse_args(argv)
     result: int = args.func(args)
     return result

@@ -54,7 +54,7 @@ def test_the_served_document_is_valid_openapi_and_the_one_tested(live: Live) -> 
     assert served == json.loads(openapi_document())
     validate(served)
     operations = {(m, p) for p, item in served["paths"].items() for m in item}
-    assert len(operations) == 22
+    assert len(operations) == 25
     assert "ReportOut" in served["components"]["schemas"]
     assert served["paths"]["/v1/order"]["post"]["security"] == [{"oauth2": ["trade"]}]
 

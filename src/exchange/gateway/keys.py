@@ -1,24 +1,16 @@
-"""The token signing key: created once in the data directory, readable by its owner only."""
+"""The token signing key: created once in the data directory, readable by its owner only.
 
-import os
+Anyone who reads it can mint admin tokens, so it is made and checked like every
+secret file (accounts/keyfile.py, review L7): created whole and linked into
+place (a gateway starting at the same moment never reads an empty key), and a
+file that group or others can read is refused, not used.
+"""
+
 from pathlib import Path
 
-from exchange.accounts import new_signing_key
+from exchange.accounts.keyfile import load_or_create_key as _load_or_create
 
 
 def load_or_create_key(path: Path) -> bytes:
     """All gateways sharing a data directory sign with the same key."""
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = new_signing_key()
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another gateway won the race: use its key
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-    if len(key) < 32:
-        raise ValueError(f"{path} holds a signing key shorter than 32 bytes")
-    return key
+    return _load_or_create(path, 32)

@@ -36,7 +36,7 @@ class JournalWriter:
         first_seq: int = 1,
     ) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # the order flow (M4)
         self.durability = durability
         self.segment_bytes = segment_bytes
         recovered = recover(self.directory, first_seq)
@@ -48,7 +48,7 @@ class JournalWriter:
         self._size = 0
         if recovered.segments:
             path = recovered.segments[-1][1]
-            self._fd = os.open(path, _FLAGS, 0o644)
+            self._fd = os.open(path, _FLAGS, 0o600)  # the order flow: owner only (M4)
             self._size = os.fstat(self._fd).st_size
 
     @property
@@ -104,7 +104,7 @@ class JournalWriter:
                 os.fdatasync(self._fd)
             os.close(self._fd)
         path = self.directory / segment_name(first_seq)
-        self._fd = os.open(path, _FLAGS, 0o644)
+        self._fd = os.open(path, _FLAGS, 0o600)  # the order flow: owner only (M4)
         self._size = 0
         if self.durability is Durability.FSYNC:
             fsync_directory(self.directory)

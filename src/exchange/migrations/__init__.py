@@ -93,6 +93,13 @@ REPORTS = Schema(
 )
 
 
+def private_directory(root: Path) -> None:
+    """The data directory, owner-only (0700): it holds KYC data, hashes and the order flow."""
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if root.stat().st_mode & 0o077:
+        root.chmod(0o700)
+
+
 def data_dir_urls(root: Path) -> dict[str, str]:
     """The embedded defaults: SQLite files in the data directory."""
     return {
@@ -113,6 +120,6 @@ def migrate_all(*, accounts: str, fix: str, reports: str) -> dict[str, str | Non
 
 def migrate_data_dir(root: Path) -> Path:
     """Migrate the embedded defaults' databases (SQLite files in `root`); returns `root`."""
-    root.mkdir(parents=True, exist_ok=True)
+    private_directory(root)
     migrate_all(**data_dir_urls(root))
     return root
