@@ -17,7 +17,12 @@ import pytest
 import sqlalchemy as sa
 
 from exchange.accounts import Application, KycReason, KycStatus, SanctionsList
-from exchange.accounts.store import AccountStore, ApplicationNotPendingError, credentials
+from exchange.accounts.store import (
+    AccountStore,
+    ApplicationNotPendingError,
+    IdentityTakenError,
+    credentials,
+)
 from exchange.accounts.throttle import FailureThrottle
 from tests import migrated
 from tests.accounts.test_kyc import GOOD, with_check_digit
@@ -87,11 +92,28 @@ def test_rejections_and_a_second_application_for_the_same_identity(store: Accoun
     # A rejected application does not block a corrected one...
     first, screening = store.submit(applicant(3), today=TODAY, sanctions=SANCTIONS)
     assert screening.status is KycStatus.PENDING_REVIEW
-    # ...but a pending or approved one does.
-    _, screening = store.submit(applicant(3), today=TODAY, sanctions=SANCTIONS)
+    # ...and a pending one flags the next for compliance (the applicant is not told, M5).
+    second, screening = store.submit(applicant(3), today=TODAY, sanctions=SANCTIONS)
+    assert screening.status is KycStatus.PENDING_REVIEW
     assert {f.reason for f in screening.findings} == {KycReason.DUPLICATE_IDENTITY}
     store.reject(first, officer="c", note="documents unreadable")
-    assert [a.application_id for a in store.applications(KycStatus.REJECTED)][-2] == first
+    assert [a.application_id for a in store.applications(KycStatus.REJECTED)][-1] == first
+    assert second in [a.application_id for a in store.applications(KycStatus.PENDING_REVIEW)]
+
+
+def test_m5_an_officer_decides_a_contested_identity_once(store: AccountStore) -> None:
+    """Someone applied first with another's national ID (a squatter): on 56b90ba the genuine
+    applicant was rejected automatically; now both wait, and only one can be approved."""
+    squatter, _ = store.submit(
+        replace(applicant(6), full_name="Not The Owner"), today=TODAY, sanctions=SANCTIONS
+    )
+    genuine, screening = store.submit(applicant(6), today=TODAY, sanctions=SANCTIONS)
+    assert screening.status is KycStatus.PENDING_REVIEW
+    assert store.approve(genuine, "officer").account_id == genuine
+    assert store.identity_taken(squatter)
+    with pytest.raises(IdentityTakenError):
+        store.approve(squatter, "officer")
+    store.reject(squatter, officer="officer", note="identity belongs to another customer")
 
 
 def test_broker_and_configured_admin_credentials(store: AccountStore) -> None:
@@ -104,8 +126,9 @@ def test_broker_and_configured_admin_credentials(store: AccountStore) -> None:
     assert broker is not None and broker.accounts == tuple(sorted(accounts))
     scopes = frozenset({"admin", "compliance"})
     store.create_credential(scopes, client_id="admin", secret="configured-secret-1")
-    store.create_credential(scopes, client_id="admin", secret="another")  # already exists
-    admin = store.authenticate("admin", "configured-secret-1")
+    store.create_credential(scopes, client_id="admin", secret="another")  # rotated (H5)
+    assert store.authenticate("admin", "configured-secret-1") is None  # the old one ends
+    admin = store.authenticate("admin", "another")
     assert admin is not None and admin.scopes == scopes and admin.accounts == ()
 
 

@@ -94,7 +94,8 @@ def test_automated_rejection_and_manual_rejection(client: TestClient) -> None:
     assert young.json()["reasons"][0]["code"] == "UNDER_AGE"
     pending = client.post("/v1/accounts", json=application(4)).json()["applicationId"]
     duplicate = client.post("/v1/accounts", json=application(4)).json()
-    assert duplicate["reasons"] == [{"code": "DUPLICATE_IDENTITY", "field": "national_id"}]
+    # The applicant is not told the identity is known (review M5); compliance sees it.
+    assert (duplicate["status"], duplicate["reasons"]) == ("pending_review", [])
     admin = bearer(token(client, ADMIN))
     rejected = client.post(
         f"/v1/admin/kyc/{pending}/reject", headers=admin, json={"reason": "unreadable"}

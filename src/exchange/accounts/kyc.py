@@ -36,6 +36,13 @@ class KycReason(StrEnum):
     INVALID_PHONE = "INVALID_PHONE"
     DUPLICATE_IDENTITY = "DUPLICATE_IDENTITY"
     SANCTIONED = "SANCTIONED"
+    SANCTIONS_NEAR_MATCH = "SANCTIONS_NEAR_MATCH"
+
+
+REVIEW_FLAGS = frozenset({KycReason.DUPLICATE_IDENTITY, KycReason.SANCTIONS_NEAR_MATCH})
+"""Findings for compliance's eyes only (review M5): they send the application to review
+instead of rejecting it, and the applicant is not told, so applying is no oracle of who is
+a customer, and a national ID someone else applied with first can still be decided on."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ class Finding:
 class Screening:
     status: KycStatus
     findings: tuple[Finding, ...]
+
+    @property
+    def public_findings(self) -> tuple[Finding, ...]:
+        """What the applicant is told: the reasons for a rejection, never a review flag."""
+        return tuple(f for f in self.findings if f.reason not in REVIEW_FLAGS)
 
 
 def national_id_valid(value: str) -> bool:
@@ -86,19 +98,56 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+_LETTER_VARIANTS = str.maketrans(
+    {
+        "\u064a": "\u06cc",  # Arabic yeh -> Persian yeh
+        "\u0649": "\u06cc",  # alef maksura -> Persian yeh
+        "\u0643": "\u06a9",  # Arabic kaf -> Persian keheh
+        "\u0629": "\u0647",  # teh marbuta -> heh
+        "\u06c0": "\u0647",  # heh with yeh above -> heh
+        "\u0623": "\u0627",  # alef with hamza above -> alef
+        "\u0625": "\u0627",  # alef with hamza below -> alef
+        "\u0622": "\u0627",  # alef with madda -> alef
+        "\u200c": " ",  # zero-width non-joiner (half space) -> space
+    }
+)
+
+
 def normalize_name(name: str) -> str:
-    """Case, accents, punctuation and spacing do not make a different person."""
-    decomposed = unicodedata.normalize("NFKD", name)
+    """Case, accents, punctuation, spacing and Persian/Arabic letter variants do not make a
+    different person."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_LETTER_VARIANTS))
     letters = "".join(c for c in decomposed if not unicodedata.combining(c))
     cleaned = "".join(c if c.isalnum() else " " for c in letters.casefold())
     return " ".join(cleaned.split())
+
+
+def name_key(name: str) -> str:
+    """A name as a sorted set of its words of two letters or more: word order and middle
+    initials ("Darius A. Example") do not make a different person either."""
+    return " ".join(sorted({w for w in normalize_name(name).split() if len(w) > 1}))
+
+
+def _edit_distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, giving up (limit + 1) once it must exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
 
 
 class SanctionsList:
     """Names nobody may open an account for: one per line, `#` starts a comment."""
 
     def __init__(self, names: list[str]) -> None:
-        self._names = frozenset(normalize_name(n) for n in names if normalize_name(n))
+        self._names = frozenset(name_key(n) for n in names if name_key(n))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "SanctionsList":
@@ -109,7 +158,30 @@ class SanctionsList:
         return cls([line.split("#", 1)[0].strip() for line in text.splitlines()])
 
     def __contains__(self, name: str) -> bool:
-        return normalize_name(name) in self._names
+        """Listed, up to case, accents, punctuation, spacing, word order, middle initials and
+        Persian/Arabic letter variants: refused outright."""
+        return name_key(name) in self._names
+
+    def near(self, name: str) -> bool:
+        """Close to a listed name (a transliteration, a typo): for an officer to decide.
+
+        Close: one or two letters apart (about one in eight), or all of one name's words
+        among the other's (a listed name with a middle name added or left out).
+        """
+        key = name_key(name)
+        words = set(key.split())
+        for listed in self._names:
+            listed_words = set(listed.split())
+            if (
+                len(words) >= 2
+                and len(listed_words) >= 2
+                and (words <= listed_words or listed_words <= words)
+            ):
+                return True
+            limit = max(1, len(listed) // 8)
+            if _edit_distance(key, listed, limit) <= limit:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._names)
@@ -164,5 +236,8 @@ def screen(
         findings.append(Finding(KycReason.DUPLICATE_IDENTITY, "national_id"))
     if "full_name" not in present and application.full_name in sanctions:
         findings.append(Finding(KycReason.SANCTIONED, "full_name"))
-    status = KycStatus.REJECTED if findings else KycStatus.PENDING_REVIEW
+    elif "full_name" not in present and sanctions.near(application.full_name):
+        findings.append(Finding(KycReason.SANCTIONS_NEAR_MATCH, "full_name"))
+    rejected = any(f.reason not in REVIEW_FLAGS for f in findings)
+    status = KycStatus.REJECTED if rejected else KycStatus.PENDING_REVIEW
     return Screening(status, tuple(findings))

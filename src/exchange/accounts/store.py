@@ -41,6 +41,13 @@ applications = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("decided_by", sa.String(64), nullable=True),
     sa.Column("decision_note", sa.String(500), nullable=True),
+    sa.Index(
+        "one_approved_application_per_identity",
+        "national_id",
+        unique=True,
+        sqlite_where=sa.text("status = 'approved'"),
+        postgresql_where=sa.text("status = 'approved'"),
+    ),
 )
 
 accounts = sa.Table(
@@ -73,6 +80,10 @@ credential_accounts = sa.Table(
     sa.Column("client_id", sa.String(64), sa.ForeignKey("credentials.client_id"), primary_key=True),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("accounts.account_id"), primary_key=True),
 )
+
+
+class IdentityTakenError(Exception):
+    """Another application with this national ID was approved: one account per person."""
 
 
 class ApplicationNotPendingError(Exception):
@@ -248,6 +259,8 @@ class AccountStore:
         account_id = application_id
         secret_hash = self.hasher.hash(secret)
         with self.engine.begin() as conn:
+            if self._identity_taken(conn, application_id):
+                raise IdentityTakenError(application_id)
             self._decide(conn, application_id, KycStatus.APPROVED, officer, "approved")
             conn.execute(
                 accounts.insert().values(
@@ -285,6 +298,27 @@ class AccountStore:
             conn.execute(
                 credential_accounts.insert().values(client_id=client_id, account_id=account_id)
             )
+
+    def identity_taken(self, application_id: int) -> bool:
+        """Whether another application with the same national ID was approved already."""
+        with self.engine.connect() as conn:
+            return self._identity_taken(conn, application_id)
+
+    @staticmethod
+    def _identity_taken(conn: sa.Connection, application_id: int) -> bool:
+        national_id = (
+            sa.select(applications.c.national_id)
+            .where(applications.c.application_id == application_id)
+            .scalar_subquery()
+        )
+        taken = conn.execute(
+            sa.select(applications.c.application_id)
+            .where(applications.c.national_id == national_id)
+            .where(applications.c.status == KycStatus.APPROVED.value)
+            .where(applications.c.application_id != application_id)
+            .limit(1)
+        ).first()
+        return taken is not None
 
     def create_credential(
         self,

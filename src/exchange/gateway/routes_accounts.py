@@ -14,7 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from exchange.accounts import Application, KycStatus
-from exchange.accounts.store import ApplicationNotPendingError, StoredApplication
+from exchange.accounts.store import (
+    ApplicationNotPendingError,
+    IdentityTakenError,
+    StoredApplication,
+)
 from exchange.core import OpenAccount, RejectReason
 from exchange.core.events import AccountOpened, CommandRejected
 from exchange.gateway.http import (
@@ -71,7 +75,7 @@ async def submit_application(request: Request) -> Response:
     application_id, screening = await run_in_threadpool(
         gateway.store.submit, application, today=today, sanctions=gateway.sanctions
     )
-    reasons = [Reason(f.reason.value, f.field) for f in screening.findings]
+    reasons = [Reason(f.reason.value, f.field) for f in screening.public_findings]
     return json_response(ApplicationOut(application_id, screening.status.value, reasons), 201)
 
 
@@ -116,6 +120,8 @@ async def approve_application(request: Request) -> Response:
         raise ApiError(404, "no such application")
     if status is not KycStatus.PENDING_REVIEW:
         raise ApiError(409, f"the application is {status.value}", code="NOT_PENDING")
+    if await run_in_threadpool(gateway.store.identity_taken, application_id):
+        raise ApiError(409, "this identity has an approved account", code="IDENTITY_TAKEN")
     reply = await gateway.submit(OpenAccount(application_id))
     opened = any(type(e) is AccountOpened for e in reply.events) or any(
         type(e) is CommandRejected and e.reason is RejectReason.ACCOUNT_EXISTS for e in reply.events
@@ -126,6 +132,10 @@ async def approve_application(request: Request) -> Response:
         issued = await run_in_threadpool(gateway.store.approve, application_id, claims.client_id)
     except ApplicationNotPendingError:
         raise ApiError(409, "the application was decided meanwhile", code="NOT_PENDING") from None
+    except IdentityTakenError:
+        raise ApiError(
+            409, "this identity has an approved account", code="IDENTITY_TAKEN"
+        ) from None
     return json_response(ApproveOut(issued.account_id, issued.client_id, issued.client_secret))
 
 

@@ -169,13 +169,16 @@ async def open_via_api(
         )
         if status not in (200, 201):
             raise ApiError(status, created, "application")
-        if created["status"] == "pending_review":
-            break  # else: the identity was used before (or screened out): another one
-    status, issued = await api.call(
-        "POST", f"/v1/admin/kyc/{created['applicationId']}/approve", headers=admin, retry_500=True
-    )
-    if status != 200:
-        raise ApiError(status, issued, "approval")
+        if created["status"] != "pending_review":
+            continue  # screened out: another identity
+        status, issued = await api.call(
+            "POST", f"/v1/admin/kyc/{created['applicationId']}/approve", headers=admin,
+            retry_500=True,
+        )  # fmt: skip
+        if status == 200:
+            break
+        if status != 409:  # 409: the identity has an account already: another one
+            raise ApiError(status, issued, "approval")
     user = User(int(issued["accountId"]), str(issued["clientId"]), str(issued["clientSecret"]))
     await deposit(api, admin, user.account_id, funding)
     return user
