@@ -161,13 +161,12 @@ def test_risk_limit_counts_filled_and_open_quantity_per_day() -> None:
     rejected = h.order(buyer, "buy", 500, 10_000, symbol="LIMITED")
     assert next(e for e in rejected if type(e) is OrderRejected).reason is RejectReason.RISK_LIMIT
     h.order(seller, "sell", 600, 10_000, symbol="LIMITED")  # fills: 600 filled, 0 open
-    assert order_id(h.order(buyer, "buy", 400, 10_000, symbol="LIMITED"))
+    open_id = order_id(h.order(buyer, "buy", 400, 10_000, symbol="LIMITED"))
     rejected = h.order(buyer, "buy", 100, 10_000, symbol="LIMITED")
     assert next(e for e in rejected if type(e) is OrderRejected).reason is RejectReason.RISK_LIMIT
     assert first
     # Cancelled quantity is freed; a new trading day starts the filled count from zero.
-    open_id = max(h.core.orders)
-    h.cancel(buyer, open_id - 1)
+    h.cancel(buyer, open_id)
     assert order_id(h.order(buyer, "buy", 400, 10_000, symbol="LIMITED"))
     h.apply(CloseSession())
     h.open(20260104)

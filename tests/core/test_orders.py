@@ -55,11 +55,12 @@ def test_invalid_orders_are_rejected_with_a_typed_reason(kwargs: dict, reason) -
     assert h.levels("buy") == []
 
 
-def test_a_rejected_order_exists_with_its_reason_and_keeps_its_client_order_id() -> None:
+def test_a_rejected_order_keeps_its_id_reason_and_client_order_id_but_not_its_whole() -> None:
+    """Review H2: a rejected order is one int under its client order id, not an Order."""
     h = standard()
     first = only(h.order(1, "buy", 150, 10_000, coid="x"), OrderRejected)
     assert first.order_id > 0
-    assert h.core.orders[first.order_id].status is OrderStatus.REJECTED
+    assert first.order_id not in h.core.orders
     again = only(h.order(1, "buy", 100, 10_000, coid="x"), DuplicateOrder)
     assert again.order_id == first.order_id
     assert again.status is OrderStatus.REJECTED

@@ -306,6 +306,7 @@ NOT_FROM_AN_ORDER: dict[RejectReason, str] = {
     RejectReason.BALANCE_LIMIT: "a balance near 2^62 (tests/engine/test_balance_bound.py)",
     RejectReason.INVALID_SYMBOL: "QuickFIX sends only valid symbols; the core is tested raw",
     RejectReason.INVALID_REFERENCE: "deposits and withdrawals only (admin API)",
+    RejectReason.REJECTION_LIMIT: "10,000 rejections in a day first (tests/core/test_bounds.py)",
 }
 """Reasons a NewOrderSingle over FIX cannot produce, and why."""
 

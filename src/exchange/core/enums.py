@@ -88,6 +88,9 @@ class RejectReason(IntEnum):
     """Not a possible symbol (1 to 12 of A-Z and 0-9): no order is created."""
     INVALID_REFERENCE = 34
     """A deposit or withdrawal reference that is not 1 to 64 printable ASCII characters."""
+    REJECTION_LIMIT = 35
+    """The order would be rejected, and the account already had MAX_REJECTED_ORDERS orders
+    rejected this trading day: refused with no order id, and nothing kept."""
 
 
 class CancelReason(IntEnum):

@@ -59,13 +59,19 @@ from exchange.core.events import (
 )
 from exchange.core.instrument import BPS, Instrument
 from exchange.core.order import Order
-from exchange.core.wallet import Account, Position
+from exchange.core.wallet import Account, Position, pack_rejection, unpack_rejection
 
 MAX_CLIENT_ORDER_ID_LENGTH: Final = 64
 MAX_REFERENCE_LENGTH: Final = 64
 MAX_SYMBOL_LENGTH: Final = 12
 MAX_AMOUNT: Final = 10**18
 """Upper bound for one deposit or withdrawal, an order's quantity and a listing's notional."""
+MAX_REJECTED_ORDERS: Final = 10_000
+"""Rejected orders kept (for idempotency) per account per trading day. Past it an order
+that would be rejected is refused with REJECTION_LIMIT and nothing is kept, so rejections
+cannot grow memory without bound (orders that pass every check are still accepted). The
+trading day comes from sequenced OpenSession commands, so every gateway is bound by it
+and every replay counts the same."""
 MAX_BALANCE: Final = 2**62
 """Upper bound for any cash balance or position, including what open orders may still
 bring in: half of the 64-bit signed range, so every total, reservation and notional the
@@ -147,7 +153,8 @@ class ExchangeCore:
         self.books: dict[str, Book] = {}
         self.accounts: dict[int, Account] = {}
         self.orders: dict[int, Order] = {}
-        """Every order of the current trading day, and live orders of earlier days."""
+        """Every accepted order of the current trading day, and live orders of earlier days.
+        Rejected orders are not here: see `Account.orders_by_client_id`."""
         self.references: dict[str, None] = {}
         """External references of applied deposits and withdrawals (insertion-ordered set)."""
         self.trading_day = 0
@@ -202,7 +209,10 @@ class ExchangeCore:
             return
         original_id = account.orders_by_client_id.get(coid)
         if original_id is not None:
-            out.append(self._duplicate(self.orders[original_id], ts))
+            if original_id > 0:
+                out.append(self._duplicate(self.orders[original_id], ts))
+            else:
+                out.append(self._duplicate_rejection(cmd, original_id))
             return
         instrument = self.instruments.get(cmd.symbol)
         if instrument is None and not valid_symbol(cmd.symbol):
@@ -210,29 +220,31 @@ class ExchangeCore:
             return
         position = account.positions.get(cmd.symbol)
         problem = self._check_order(cmd, account, instrument, position)
+        if problem is not None or instrument is None:
+            self._reject(cmd, account, problem or R.UNKNOWN_SYMBOL, ts, out)
+            return
         order_id = self.next_order_id
         self.next_order_id = order_id + 1
-        if problem is not None or instrument is None:
-            order = Order(
-                order_id,
-                cmd.account,
-                coid,
-                cmd.symbol,
-                cmd.side,
-                cmd.order_type,
-                cmd.time_in_force,
-                cmd.price,
-                cmd.quantity,
-                ts,
-            )
-            order.status = _REJECTED
-            order.leaves = 0
-            order.reject_reason = problem or R.UNKNOWN_SYMBOL
-            self.orders[order_id] = order
-            account.orders_by_client_id[coid] = order_id
-            out.append(self._order_rejected(order_id, cmd, order.reject_reason, ts))
-            return
         self._accept(cmd, order_id, account, instrument, position, ts, out)
+
+    def _reject(
+        self, cmd: NewOrder, account: Account, reason: RejectReason, ts: int, out: list[Event]
+    ) -> None:
+        """Reject a well-formed order, keeping only what idempotency needs.
+
+        It gets an order id, and one int under its client order id (so a retry
+        answers as a duplicate with the same reason), up to MAX_REJECTED_ORDERS
+        per account per trading day; past that it is refused with
+        REJECTION_LIMIT and nothing is kept, so memory stays bounded.
+        """
+        if account.rejected_today >= MAX_REJECTED_ORDERS:
+            out.append(self._order_rejected(0, cmd, R.REJECTION_LIMIT, ts))
+            return
+        order_id = self.next_order_id
+        self.next_order_id = order_id + 1
+        account.orders_by_client_id[cmd.client_order_id] = pack_rejection(order_id, reason, ts)
+        account.rejected_today += 1
+        out.append(self._order_rejected(order_id, cmd, reason, ts))
 
     def _check_order(
         self,
@@ -596,7 +608,9 @@ class ExchangeCore:
         if account is not None:
             order_id = cmd.order_id or account.orders_by_client_id.get(cmd.client_order_id, 0)
             found = self.orders.get(order_id)
-            if found is None:
+            if order_id < 0:  # a rejected order, kept by client order id only
+                reason = R.ORDER_FINAL
+            elif found is None:
                 reason = R.UNKNOWN_ORDER
             elif found.account != account.id:
                 reason = R.NOT_ORDER_OWNER
@@ -621,6 +635,28 @@ class ExchangeCore:
             order.status,
             order.reject_reason,
             order.ts,
+        )
+
+    @staticmethod
+    def _duplicate_rejection(cmd: NewOrder, packed: int) -> DuplicateOrder:
+        """A retry of a rejected order: its id, reason and time; the rest is the retry's own
+        (a rejected order is not kept whole, and a retry normally repeats it)."""
+        order_id, reason, original_ts = unpack_rejection(packed)
+        return DuplicateOrder(
+            order_id,
+            cmd.account,
+            cmd.client_order_id,
+            cmd.symbol if valid_symbol(cmd.symbol) else "",
+            cmd.side,
+            cmd.order_type,
+            cmd.time_in_force,
+            cmd.price,
+            cmd.quantity,
+            0,
+            0,
+            _REJECTED,
+            reason,
+            original_ts,
         )
 
     @staticmethod
@@ -822,6 +858,7 @@ class ExchangeCore:
         self.orders = live
         for account in self.accounts.values():
             account.orders_by_client_id = {}
+            account.rejected_today = 0
             for position in account.positions.values():
                 position.filled_today = 0
         for oid, order in live.items():

@@ -23,9 +23,11 @@ from exchange.core.enums import (
 from exchange.core.instrument import Instrument
 from exchange.core.machine import ExchangeCore
 from exchange.core.order import Order
-from exchange.core.wallet import Account, Position
+from exchange.core.wallet import Account, Position, pack_rejection, unpack_rejection
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
+"""2: rejected orders as `RejectionState`s of their account, not as orders. A version 1
+snapshot still restores (its rejected orders become rejection records)."""
 
 
 class InstrumentState(msgspec.Struct, array_like=True, gc=False):
@@ -49,12 +51,23 @@ class PositionState(msgspec.Struct, array_like=True, gc=False):
     open_quantity: int
 
 
+class RejectionState(msgspec.Struct, array_like=True, gc=False):
+    """A rejected order of the trading day: what a retry of its client order id needs."""
+
+    client_order_id: str
+    order_id: int
+    reason: int
+    ts: int
+
+
 class AccountState(msgspec.Struct, array_like=True, gc=False):
     account: int
     status: int
     cash: int
     cash_reserved: int
     positions: list[PositionState]
+    rejections: list[RejectionState] = []
+    """In the order they were rejected (absent from version 1)."""
 
 
 class OrderState(msgspec.Struct, array_like=True, gc=False):
@@ -104,6 +117,20 @@ def _levels(side: BookSide) -> list[list[int]]:
     return [[o.id for o in level.live_orders()] for level in side.levels_best_first()]
 
 
+def _rejections(account: Account) -> list[RejectionState]:
+    out = []
+    for coid, value in account.orders_by_client_id.items():
+        if value < 0:
+            order_id, reason, ts = unpack_rejection(value)
+            out.append(RejectionState(coid, order_id, reason, ts))
+    return out
+
+
+def _keep_rejection(account: Account, coid: str, order_id: int, reason: int, ts: int) -> None:
+    account.orders_by_client_id[coid] = pack_rejection(order_id, reason, ts)
+    account.rejected_today += 1
+
+
 def capture(core: ExchangeCore) -> CoreState:
     """The core's whole state as plain data."""
     return CoreState(
@@ -137,6 +164,7 @@ def capture(core: ExchangeCore) -> CoreState:
                     PositionState(s, p.total, p.reserved, p.filled_today, p.open_quantity)
                     for s, p in a.positions.items()
                 ],
+                _rejections(a),
             )
             for a in core.accounts.values()
         ],
@@ -178,7 +206,7 @@ def state_hash(core: ExchangeCore) -> str:
 def restore(payload: bytes) -> ExchangeCore:
     """Rebuild a core from `encode` output."""
     state = _decoder.decode(payload)
-    if state.version != SNAPSHOT_VERSION:
+    if state.version not in (1, SNAPSHOT_VERSION):
         raise ValueError(f"unsupported snapshot version {state.version}")
     core = ExchangeCore()
     core.trading_day = state.trading_day
@@ -211,7 +239,14 @@ def restore(payload: bytes) -> ExchangeCore:
             position.filled_today = p.filled_today
             position.open_quantity = p.open_quantity
         core.accounts[a.account] = account
+        for r in a.rejections:
+            _keep_rejection(account, r.client_order_id, r.order_id, r.reason, r.ts)
     for o in state.orders:
+        if o.status == OrderStatus.REJECTED:  # version 1 kept rejected orders whole
+            _keep_rejection(
+                core.accounts[o.account], o.client_order_id, o.order_id, o.reject_reason, o.ts
+            )
+            continue
         order = Order(
             o.order_id,
             o.account,

@@ -260,6 +260,7 @@ ORD_REJ_REASON: Final[dict[RejectReason, OrdRejReason]] = {
     RejectReason.BALANCE_LIMIT: OrdRejReason.ORDER_EXCEEDS_LIMIT,
     RejectReason.INVALID_SYMBOL: OrdRejReason.UNKNOWN_SYMBOL,
     RejectReason.INVALID_REFERENCE: _OTHER,
+    RejectReason.REJECTION_LIMIT: OrdRejReason.ORDER_EXCEEDS_LIMIT,
 }
 """Every reason of the core as OrdRejReason (103), explicitly: a new reason must be placed."""
 
