@@ -253,7 +253,9 @@ class FixGateway:
             self.connections -= 1
             with contextlib.suppress(Exception):
                 writer.close()
-                await writer.wait_closed()
+                await asyncio.wait_for(writer.wait_closed(), self.config.drain_timeout)
+            if not writer.transport.is_closing() or writer.transport.get_write_buffer_size():
+                writer.transport.abort()  # a peer that never reads what is left
 
     async def _tick(self, connection: Connection) -> None:
         while not connection.closing:
