@@ -432,9 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument(
         "--applications-per-ip", type=float, default=0.2, help="account applications/s per IP"
     )
-    gateway.add_argument(
-        "--tokens-per-ip", type=float, default=5.0, help="token requests/s per IP (Argon2 each)"
-    )
+    gateway.add_argument("--tokens-per-ip", type=float, default=5.0, help="token requests/s per IP")
     gateway.add_argument("--max-body-bytes", type=int, default=16 * 1024)
     gateway.add_argument(
         "--trust-proxy",

@@ -4,7 +4,7 @@ Per connection: a `Framer` (bounded, skips garbage), a `Session` (the
 rules), a token bucket that slows a flooding client down by reading its
 socket more slowly (TCP back-pressure; other sessions are not affected).
 Logon authenticates SenderCompID + Password (554) as an API credential
-(the same clientId and clientSecret as REST; Argon2 runs in a thread).
+(the same clientId and clientSecret as REST; the check runs in a thread).
 
 Execution reports come from one place only: the order view following the
 engine's feed. So a report is the same whether the order came from this

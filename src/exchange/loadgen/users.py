@@ -5,8 +5,8 @@ as an officer files for customers, so the per-address application limit of
 the public path does not apply: 200 users took 17 minutes at 0.2/s), is approved by the admin (POST
 /v1/admin/kyc/{id}/approve, which returns its own credential), is funded by
 admin deposits of cash and of the shares it trades, and logs on with
-POST /v1/oauth/token. Approvals and token requests cost an Argon2 hash on
-the gateway each, so they run concurrently and the population is cached
+POST /v1/oauth/token. Token requests are rate-limited per address on the
+gateway, so they run concurrently and the population is cached
 (credentials and unexpired tokens, owner-only file) and reused by the next
 run against the same exchange. Makers are users too: they rest liquidity on
 both sides of every symbol before the load starts, so market orders fill.
@@ -82,7 +82,7 @@ class Api:
         retry_500: bool = False,
     ) -> tuple[int, Any]:
         """`retry_500`: also wait out a 500 (for idempotent setup calls: SQLite on the gateway
-        answers "database is locked" when approvals queue behind each other's Argon2 hash)."""
+        may answer "database is locked" when approvals queue behind each other)."""
         data = msgspec.json.encode(body) if body is not None else None
         sent = dict(headers or {})
         if data is not None:
@@ -235,7 +235,7 @@ def save_cache(path: Path, key: str, population: Population) -> None:
 
 
 async def login_all(api: Api, members: list[User], concurrency: int) -> None:
-    """A token for everyone whose cached token runs out soon (Argon2 on the server each)."""
+    """A token for everyone whose cached token runs out soon (rate-limited per address)."""
     now = time.time()
     stale = [m for m in members if not m.token or m.expires_at - now < TOKEN_MARGIN]
 
