@@ -232,3 +232,30 @@ def test_credentials_file_appears_only_when_its_accounts_can_trade(tmp_path: Pat
         except subprocess.TimeoutExpired:
             subprocess.run(["pkill", "-KILL", "-P", str(started.pid)], check=False)
             started.kill()
+
+
+def test_run_takes_its_whole_config_from_a_toml_file(tmp_path: Path) -> None:
+    """`exchange run --config exchange.toml`: the file's data directory, ports and endpoints,
+    with a command-line option over the file."""
+    requests, batches, port, md_port, fix_port, other_port = free_ports(6)
+    data = tmp_path / "from-file"
+    config = tmp_path / "exchange.toml"
+    config.write_text(
+        f'data_dir = "{data}"\n'
+        f'[engine]\nendpoint = "tcp://127.0.0.1:{requests}"\n'
+        f'publish = "tcp://127.0.0.1:{batches}"\n'
+        f"[gateway]\nport = {other_port}\n"
+        f"[marketdata]\nport = {md_port}\n"
+        f"[fix]\nport = {fix_port}\n"
+    )
+    started = run(data, "run", "--config", str(config), "--port", str(port), "--no-wait",
+                  "--orders", "20")  # fmt: skip
+    assert started.returncode == 0, started.stderr[-3000:]
+    assert f"ready: http://127.0.0.1:{port}/readyz" in started.stdout  # the option over the file
+    assert f"http://127.0.0.1:{md_port}/readyz" in started.stdout
+    assert f"FIX 4.4 on 127.0.0.1:{fix_port}" in started.stdout
+    assert (data / "demo-credentials.json").exists() and (data / "journal").is_dir()
+    # An unknown key is refused before anything starts.
+    config.write_text(config.read_text() + "[gateway.limits]\nburst = 3\n")
+    refused = run(data, "run", "--config", str(config), "--no-wait")
+    assert refused.returncode != 0 and "limits" in refused.stderr, refused.stderr

@@ -19,26 +19,22 @@ import os
 import random
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from exchange.accounts import with_check_digit
-from exchange.migrations import migrate_data_dir
-from exchange.readiness import wait_healthy, wait_listening
+from exchange.config import ExchangeConfig, updated
+from exchange.launch import Fleet, ServiceFailedError, service
+from exchange.lifecycle import Stop
 from exchange.refdata import load_instruments
+from exchange.services import migrate
 
 DEMO_ACCOUNTS = 5
-ENDPOINT = "tcp://127.0.0.1:5555"
-PUBLISH = "tcp://127.0.0.1:5556"
-PORT = 8080
-MARKETDATA_PORT = 8081
-FIX_PORT = 9878
 ADMIN_CLIENT_ID = f"admin_{secrets.token_hex(8)}"  # random: a known admin id is half a login
 CASH = 10**13
 SHARES = 1_000_000
@@ -193,7 +189,7 @@ async def drive(
 ) -> dict[str, int]:
     headers = [await api.login(c["clientId"], c["clientSecret"]) for c in credentials]
     counts = {"new": 0, "partially_filled": 0, "filled": 0, "canceled": 0, "rejected": 0}
-    rng = random.Random(seed + time.time_ns())
+    rng = random.Random(seed)  # the same seed, the same orders
     queue = iter(range(orders))
 
     async def sender() -> None:
@@ -207,16 +203,6 @@ async def drive(
 
     await asyncio.gather(*(sender() for _ in range(8)))
     return counts
-
-
-def _log(root: Path, name: str) -> IO[bytes]:
-    """A quiet process's stderr: `<data dir>/<name>.log`, not the console, and not lost."""
-    return open(root / f"{name}.log", "ab")  # the child holds it; ours closes at exit
-
-
-def _name(process: "subprocess.Popen[bytes]") -> str:
-    """`engine`, `gateway`, ...: the subcommand a child runs."""
-    return str(process.args[3]) if isinstance(process.args, list) else str(process.args)
 
 
 def _stop_on_signals() -> None:
@@ -235,20 +221,22 @@ def _stop_on_signals() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
-def run_demo(
-    root: Path,
-    *,
-    orders: int,
-    seed: int,
-    wait: bool = True,
-    endpoint: str = ENDPOINT,
-    publish: str = PUBLISH,
-    port: int = PORT,
-    marketdata_port: int = MARKETDATA_PORT,
-    fix_port: int = FIX_PORT,
-) -> int:
+def demo_config(config: ExchangeConfig) -> ExchangeConfig:
+    """The demo's changes to a config: the market always open (unless the config names a
+    calendar) and the gateway's per-address limit raised for the demo's own traffic."""
+    changes: dict[str, object] = {"gateway.rate_per_ip": max(config.gateway.rate_per_ip, 5000.0)}
+    if config.engine.calendar == "default":
+        changes["engine.calendar"] = "always-open"
+    return updated(config, changes)
+
+
+def run_demo(config: ExchangeConfig, *, orders: int, seed: int, wait: bool = True) -> int:
+    if not Stop.on_signals().running():
+        return 0  # stopped before anything started
     _stop_on_signals()
-    migrate_data_dir(root)  # schemas before services: no two services race to create tables
+    config = demo_config(config)
+    root = config.root
+    migrate(config)  # schemas before services: no two services race to create tables
     path = root / "demo-credentials.json"
     progress = root / "demo-credentials.partial.json"
     # The credentials file appears once, when its accounts are funded and the demo is done:
@@ -258,42 +246,19 @@ def run_demo(
         _save(progress, saved)
     path.unlink(missing_ok=True)
     admin_entry = admin_credential(saved)
-    base = f"http://127.0.0.1:{port}"
-    engine = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "engine", "--data-dir", str(root),
-         "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
-    )  # fmt: skip
-    env = {
-        **os.environ,
+    admin_env = {
         "EXCHANGE_ADMIN_CLIENT_ID": admin_entry["clientId"],
         "EXCHANGE_ADMIN_CLIENT_SECRET": admin_entry["clientSecret"],
     }
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(root),
-         "--port", str(port), "--engine", endpoint, "--publish", publish,
-         "--rate-per-ip", "5000"],
-        env=env,
-    )  # fmt: skip
-    marketdata = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(root),
-         "--port", str(marketdata_port), "--publish", publish],
-    )  # fmt: skip
-    public = f"http://127.0.0.1:{marketdata_port}"
-    reporter = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "reporter", "--data-dir", str(root)],
-        stderr=_log(root, "reporter"),
-    )  # fmt: skip
-    fix = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "fix", "--data-dir", str(root),
-         "--port", str(fix_port), "--engine", endpoint, "--publish", publish],
-        stderr=_log(root, "fix"),
-    )  # fmt: skip
-    processes = [marketdata, gateway, fix, reporter, engine]
-    standby: subprocess.Popen[bytes] | None = None
+    base = f"http://127.0.0.1:{config.gateway.port}"
+    fleet = Fleet()
+    broken = False
     try:
-        wait_healthy(base, gateway, path="/readyz")
-        wait_healthy(public, marketdata, path="/readyz")
-        wait_listening(fix_port, fix)
+        fleet.start(service("engine", config))
+        fleet.start(service("gateway", config, env=admin_env))
+        fleet.start(service("marketdata", config))
+        fleet.start(service("reporter", config, log=root / "reporter.log"))
+        fleet.start(service("fix", config, log=root / "fix.log"))
 
         async def demo() -> tuple[list[dict[str, Any]], dict[str, int], float]:
             api = Api(base)
@@ -307,62 +272,59 @@ def run_demo(
                 await api.close()
 
         credentials, counts, elapsed = asyncio.run(demo())
-        # The engine has answered, so it holds the role: now the standby can follow it.
-        standby = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "standby", "--data-dir", str(root),
-             "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
-            stderr=_log(root, "standby"),
-        )  # fmt: skip
-        processes.insert(-1, standby)  # stopped before the engine, or it would take over
+        # The engine has answered, so it holds the role: now the standby can follow it
+        # (started last, it is stopped first, or it would take over).
+        fleet.start(service("standby", config, log=root / "standby.log"))
         _save(path, [admin_entry, *credentials])
         progress.unlink(missing_ok=True)
-        print(f"demo credentials (client ids and secrets, owner-only): {path}", flush=True)
-        for entry in credentials:
-            print(f"  account {entry['accountId']}: clientId {entry['clientId']}", flush=True)
-        summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-        print(
-            f"demo: {orders} orders through the REST API in {elapsed:.1f} s: {summary}", flush=True
-        )
-        print(
-            f"exchange running: REST + WebSocket on {base} (API: {base}/openapi.json), "
-            f"engine requests on {endpoint}, batches on {publish}, data in {root}",
-            flush=True,
-        )
-        print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
-        print(f"reports: {root / 'reports.db'} (history at {base}/v1/execution)", flush=True)
-        print("a warm standby follows the engine's journal and takes over if it dies", flush=True)
-        print(
-            f"FIX 4.4 on 127.0.0.1:{fix_port}: SenderCompID = a clientId, TargetCompID = "
-            "EXCHANGE, Password (554) = its clientSecret",
-            flush=True,
-        )
-        print(
-            f"ready: {base}/readyz and {public}/readyz answer 200, FIX accepts logons", flush=True
-        )
+        _announce(config, path, credentials, counts, orders, elapsed)
         if wait:
             print("Ctrl-C stops it; the next `make run` continues from the same state.", flush=True)
-            services = [p for p in processes if p not in (engine, standby)]
-            while all(p.poll() is None for p in services) and (
-                engine.poll() is None or standby.poll() is None  # one of the two is the engine
-            ):
+            services = ("gateway", "marketdata", "reporter", "fix")
+            engines = ("engine", "standby")  # one of the two is the engine
+            while not fleet.exited(services) and len(fleet.exited(engines)) < len(engines):
                 time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except ServiceFailedError as error:
+        print(f"exchange run: {error}", file=sys.stderr, flush=True)
+        broken = True
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # one stop at a time: no second interrupt
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        # The standby before the engine (or it would take over), the engine last.
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                print(f"exchange run: {_name(process)} (pid {process.pid}) did not stop in 30 s "
-                      "after SIGTERM: killed", file=sys.stderr, flush=True)  # fmt: skip
-                process.kill()
-                process.wait()
-    failed = [p for p in processes if p.returncode not in (0, -signal.SIGTERM)]
-    for process in failed:
-        print(f"exchange run: {_name(process)} exited with {process.returncode}", file=sys.stderr)
-    return 1 if failed else 0
+        failed = fleet.stop()
+    for failure in failed:
+        print(f"exchange run: {failure.name} exited with {failure.returncode}", file=sys.stderr)
+    return 1 if failed or broken else 0
+
+
+def _announce(
+    config: ExchangeConfig,
+    path: Path,
+    credentials: list[dict[str, Any]],
+    counts: dict[str, int],
+    orders: int,
+    elapsed: float,
+) -> None:
+    base = f"http://127.0.0.1:{config.gateway.port}"
+    public = f"http://127.0.0.1:{config.marketdata.port}"
+    print(f"demo credentials (client ids and secrets, owner-only): {path}", flush=True)
+    for entry in credentials:
+        print(f"  account {entry['accountId']}: clientId {entry['clientId']}", flush=True)
+    summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+    print(f"demo: {orders} orders through the REST API in {elapsed:.1f} s: {summary}", flush=True)
+    print(
+        f"exchange running: REST + WebSocket on {base} (API: {base}/openapi.json), "
+        f"engine requests on {config.engine.endpoint}, batches on {config.engine.publish}, "
+        f"data in {config.root}",
+        flush=True,
+    )
+    print(f"market data: the public page at {public}/ (REST and WebSocket)", flush=True)
+    print(f"reports: {config.reports_url} (history at {base}/v1/execution)", flush=True)
+    print("a warm standby follows the engine's journal and takes over if it dies", flush=True)
+    print(
+        f"FIX 4.4 on 127.0.0.1:{config.fix.port}: SenderCompID = a clientId, TargetCompID = "
+        "EXCHANGE, Password (554) = its clientSecret",
+        flush=True,
+    )
+    print(f"ready: {base}/readyz and {public}/readyz answer 200, FIX accepts logons", flush=True)

@@ -33,7 +33,7 @@ def test_leader_sigkill_ten_times_through_the_gateway(tmp_path: Path) -> None:
     acknowledged: dict[str, int] = {}
     takeovers: list[float] = []
     engines = ClusterEndpoints(cluster.endpoints, cluster.publishers, cluster.nodes[0].data_dir)
-    gateway = GatewayProcess(tmp_path / "gateway", engines)  # type: ignore[arg-type]
+    gateway = GatewayProcess(tmp_path / "gateway", engines)
     try:
         cluster.leader()
         gateway.start()

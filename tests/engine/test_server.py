@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,36 +23,13 @@ from exchange.core import (
 from exchange.core.events import DuplicateOrder, Fill, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
 from exchange.engine.scheduler import session_commands
 from exchange.refdata import load_instruments
+from tests.launched import EngineProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 
-
-class EngineProcess:
-    def __init__(self, data_dir: Path, calendar: str = "always-open") -> None:
-        self.data_dir = data_dir
-        self.calendar = calendar
-        requests, batches = free_ports(2)
-        self.endpoint = f"tcp://127.0.0.1:{requests}"
-        self.publish = f"tcp://127.0.0.1:{batches}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "engine", "--data-dir", str(self.data_dir),
-             "--endpoint", self.endpoint, "--publish", self.publish,
-             "--calendar", self.calendar, "--snapshot-every", "2000"],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(sig)
-        assert self.proc.wait(timeout=20) is not None
+__all__ = ["EngineProcess", "setup_accounts"]
 
 
 def order(account: int, coid: str, side: Side, price: int, qty: int = 100) -> NewOrder:

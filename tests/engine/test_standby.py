@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.server import EngineConfig
 from exchange.engine.standby import Standby
+from exchange.launch import service
 from tests.engine.test_server import EngineProcess, setup_accounts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,13 +26,7 @@ class StandbyProcess:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        p = self.primary
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "standby", "--data-dir", str(p.data_dir),
-             "--endpoint", p.endpoint, "--publish", p.publish, "--calendar", "always-open",
-             "--snapshot-every", "2000"],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        self.proc = service("standby", self.primary.config, quiet=True, cwd=ROOT).start().process
 
 
 def order(account: int, coid: str, price: int) -> NewOrder:

@@ -8,8 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +20,11 @@ from exchange.core import Deposit, OpenAccount
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.codec import encode
+from exchange.launch import service
 from tests import migrated
 from tests.engine.test_server import EngineProcess
 from tests.fix.client import FixClient
+from tests.launched import beside
 
 ROOT = Path(__file__).resolve().parents[2]
 REF = 5_430
@@ -39,20 +39,8 @@ class Fix:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "fix", "--data-dir", str(self.data),
-             "--port", str(self.port), "--engine", self.engine.endpoint,
-             "--publish", self.engine.publish, "--journal", str(self.engine.data_dir / "journal"),
-             "--logon-timeout", "2"],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("the FIX gateway did not come up")
+        config = beside(self.engine, self.data, fix__port=self.port, fix__logon_timeout=2.0)
+        self.proc = service("fix", config, quiet=True, cwd=ROOT).start().wait_ready().process
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +16,10 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from exchange.accounts import with_check_digit
-from exchange.engine.ports import free_ports
+from exchange.launch import Service
 from tests import migrated
 from tests.engine.test_server import EngineProcess
-from tests.waiting import wait_healthy
+from tests.launched import beside, start
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("ops", "ops-secret-for-e2e")
@@ -30,30 +28,26 @@ REF = 5_430
 
 class GatewayProcess:
     def __init__(self, data_dir: Path, engine: EngineProcess, *extra: str) -> None:
-        (self.port,) = free_ports(1)
+        self.config = beside(
+            engine, migrated.data_dir(data_dir), gateway__rate_per_ip=100_000.0,
+            gateway__rate_per_client=100_000.0, gateway__orders_per_account=100_000.0,
+        )  # fmt: skip
+        self.port = self.config.gateway.port
         self.base = f"http://127.0.0.1:{self.port}"
-        self.args = [
-            sys.executable, "-m", "exchange", "gateway", "--data-dir",
-            str(migrated.data_dir(data_dir)),
-            "--port", str(self.port), "--engine", engine.endpoint, "--publish", engine.publish,
-            "--journal", str(engine.data_dir / "journal"), "--rate-per-ip", "100000",
-            "--rate-per-client", "100000", "--orders-per-account", "100000", *extra,
-        ]  # fmt: skip
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.extra = extra
+        self.service: Service | None = None
+
+    @property
+    def proc(self) -> subprocess.Popen[bytes] | None:
+        return None if self.service is None else self.service.process
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
-            "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1],
-        }
-        self.proc = subprocess.Popen(self.args, cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
-        wait_healthy(self.base, "the gateway")
+        admin = {"EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0], "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}
+        self.service = start("gateway", self.config, *self.extra, env=admin)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+        if self.service is not None:
+            self.service.stop()
 
 
 @pytest.fixture

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
-from exchange.engine.ports import free_ports
 from tests import migrated
 from tests.accounts.test_kyc import with_check_digit
 from tests.engine.test_server import EngineProcess
-from tests.waiting import wait_healthy
+from tests.launched import beside, start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,22 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_gateway_process_serves_applications_and_tokens(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "engine")
     engine.start()
-    (port,) = free_ports(1)
-    env = {
-        **os.environ,
-        "EXCHANGE_ADMIN_CLIENT_ID": "ops",
-        "EXCHANGE_ADMIN_CLIENT_SECRET": "ops-secret-123",
-    }
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir",
-         str(migrated.data_dir(tmp_path / "gw")),
-         "--port", str(port), "--engine", engine.endpoint, "--publish", engine.publish,
-         "--journal", str(engine.data_dir / "journal")],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    config = beside(engine, migrated.data_dir(tmp_path / "gw"))
+    admin = {"EXCHANGE_ADMIN_CLIENT_ID": "ops", "EXCHANGE_ADMIN_CLIENT_SECRET": "ops-secret-123"}
+    gateway = start("gateway", config, env=admin)
+    port = config.gateway.port
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_healthy(base, "the gateway")
         body = {
             "fullName": "Real Http",
             "nationalId": with_check_digit("300000001"),
@@ -65,6 +51,5 @@ def test_gateway_process_serves_applications_and_tokens(tmp_path: Path) -> None:
         key = tmp_path / "gw" / "gateway.key"
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
     finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(timeout=20)
+        gateway.stop()
         engine.kill(signal.SIGTERM)

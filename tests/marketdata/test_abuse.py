@@ -16,9 +16,9 @@ import httpx
 
 from exchange.core import NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.launch import service
 from tests.engine.test_server import EngineProcess, setup_accounts
-from tests.waiting import wait_healthy
+from tests.launched import beside
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,15 +49,9 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
     engine.start()
     data = tmp_path / "md"
     data.mkdir()
-    (port,) = free_ports(1)
-    base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(data),
-         "--port", str(port), "--publish", engine.publish,
-         "--journal", str(engine.data_dir / "journal"),
-         "--rate-per-ip", "20", "--connections-per-ip", "4"],
-        cwd=ROOT, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    config = beside(engine, data, marketdata__rate_per_ip=20.0, marketdata__connections_per_ip=4)
+    base = f"http://127.0.0.1:{config.marketdata.port}"
+    server = service("marketdata", config, quiet=True, cwd=ROOT).start()
     try:
 
         async def setup() -> None:
@@ -68,7 +62,7 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
                 await client.close()
 
         asyncio.run(setup())
-        wait_healthy(base, "market data")
+        server.wait_ready()
         baseline = asyncio.run(round_trips(engine.endpoint, 200, "before"))
 
         flood = subprocess.Popen(
@@ -104,6 +98,5 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
         with client_from("127.0.0.3", base) as other:
             assert other.get("/v1/marketdata/summary").status_code == 200
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        server.stop(grace=30)
         engine.kill(signal.SIGTERM)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,10 +17,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
-from exchange.engine.ports import free_ports
+from exchange.launch import service
 from tests.engine.test_server import EngineProcess
 from tests.gateway.test_e2e import ADMIN, GatewayProcess, login, new_trader
-from tests.waiting import wait_healthy
+from tests.launched import beside
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -54,17 +52,12 @@ def test_a_trade_through_the_api_appears_on_the_public_page(
     engine = EngineProcess(tmp_path / "engine")
     engine.start()
     gateway = GatewayProcess(tmp_path / "gateway", engine)
-    (port,) = free_ports(1)
-    base = f"http://127.0.0.1:{port}"
-    marketdata = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(tmp_path / "md"),
-         "--port", str(port), "--publish", engine.publish,
-         "--journal", str(engine.data_dir / "journal")],
-        cwd=ROOT, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    config = beside(engine, tmp_path / "md")
+    base = f"http://127.0.0.1:{config.marketdata.port}"
+    marketdata = service("marketdata", config, quiet=True, cwd=ROOT).start()
     try:
         gateway.start()
-        wait_healthy(base, "market data")
+        marketdata.wait_ready()
         with httpx.Client(base_url=gateway.base, timeout=15) as http:
             admin = login(http, *ADMIN)
             buyer = new_trader(http, admin, 901, IRR=10**10)
@@ -100,7 +93,6 @@ def test_a_trade_through_the_api_appears_on_the_public_page(
             expect(foolad.locator(".volume")).to_have_text("300")  # live, no reload
             overview.screenshot(path=str(ARTIFACTS / "marketdata-overview.png"), full_page=True)
     finally:
-        marketdata.send_signal(signal.SIGTERM)
-        marketdata.wait(timeout=30)
+        marketdata.stop(grace=30)
         gateway.stop()
         engine.kill(signal.SIGTERM)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -16,10 +15,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from exchange.config import ExchangeConfig, updated
 from exchange.core import CASH_ASSET, Deposit, NewOrder, OrderStatus, OrderType, Side, TimeInForce
 from exchange.core.events import Fill
 from exchange.engine import rebuild
 from exchange.engine.journaled import JournaledCore
+from exchange.launch import service
 from exchange.reporter.reconcile import reconcile
 from exchange.reporter.schema import balances, executions, metadata, movements, orders, statements
 from exchange.reporter.service import Reporter
@@ -141,10 +142,8 @@ def test_sigkill_at_any_point_gives_the_tables_of_an_uninterrupted_run(
     reference = Reporter(root / "journal", store, max_records=50)
     reference.run(lambda: True, exit_when_idle=True)
     store.close()
-    command = [
-        sys.executable, "-m", "exchange", "reporter", "--data-dir", str(root),
-        "--db-url", db_url, "--max-records", "1",
-    ]  # fmt: skip
+    config = updated(ExchangeConfig(), {"data_dir": str(root), "reporter.db_url": db_url,
+                                        "reporter.max_records": 1})  # fmt: skip
     rng = random.Random(1)
     watcher = ReportStore(migrated.reports_db(db_url))
     positions = []
@@ -152,16 +151,15 @@ def test_sigkill_at_any_point_gives_the_tables_of_an_uninterrupted_run(
         for _ in range(12):
             start = watcher.state()[0]
             target = min(start + rng.randint(200, 2_500), reference.last_seq - 1)
-            process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+            process = service("reporter", config, quiet=True, cwd=ROOT).start()
             while watcher.state()[0] < target:  # let it write a random stretch, then kill it
                 time.sleep(rng.uniform(0.001, 0.01))
-            process.send_signal(signal.SIGKILL)
-            process.wait(timeout=30)
+            process.kill()
             positions.append(watcher.state()[0])
     finally:
         watcher.close()
-    finished = subprocess.run([*command, "--exit-when-idle"], cwd=ROOT, timeout=300, check=False)
-    assert finished.returncode == 0
+    finished = service("reporter", config, "--exit-when-idle", cwd=ROOT).start()
+    assert finished.wait(300) == 0
     final = ReportStore(migrated.reports_db(db_url)).state()[0]
     # Killed in the middle of the work, again and again, each time further on.
     assert positions == sorted(positions) and positions[-1] < final, positions

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,10 +11,10 @@ from pathlib import Path
 
 import httpx
 
-from exchange.engine.ports import free_ports
+from exchange.launch import Fleet, service
 from tests import migrated
 from tests.engine.test_server import EngineProcess
-from tests.waiting import wait_healthy
+from tests.launched import beside
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = ("ops", "ops-secret-123")
@@ -48,37 +45,22 @@ def running(tmp: Path, *gateway_args: str) -> Iterator[Servers]:
     """An engine, a gateway (with an admin credential) and a market-data server, stopped after."""
     engine = EngineProcess(tmp / "engine")
     engine.start()
-    gw_port, md_port = free_ports(2)
-    env = {**os.environ, "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
-           "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}  # fmt: skip
-    journal = str(engine.data_dir / "journal")
-    migrated.data_dir(tmp / "gw")
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(tmp / "gw"),
-         "--port", str(gw_port), "--engine", engine.endpoint, "--publish", engine.publish,
-         "--journal", journal, *gateway_args],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    admin = {"EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0], "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}
     (tmp / "md").mkdir(parents=True, exist_ok=True)
-    marketdata = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(tmp / "md"),
-         "--port", str(md_port), "--publish", engine.publish, "--journal", journal],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    servers = Servers(engine, f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{md_port}")
+    fleet = Fleet()
     try:
-        wait_healthy(servers.gateway, "the gateway")
-        wait_healthy(servers.marketdata, "market data")
+        gateway = beside(engine, migrated.data_dir(tmp / "gw"))
+        fleet.start(service("gateway", gateway, *gateway_args, env=admin, quiet=True, cwd=ROOT))
+        marketdata = beside(engine, tmp / "md")
+        fleet.start(service("marketdata", marketdata, quiet=True, cwd=ROOT))
+        servers = Servers(
+            engine,
+            f"http://127.0.0.1:{gateway.gateway.port}",
+            f"http://127.0.0.1:{marketdata.marketdata.port}",
+        )
         yield servers
     finally:
-        for proc in (gateway, marketdata):
-            proc.send_signal(signal.SIGTERM)
-        for proc in (gateway, marketdata):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        fleet.stop(grace=20)
         engine.kill(signal.SIGTERM)
 
 

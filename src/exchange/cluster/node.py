@@ -11,12 +11,10 @@ batches) and follows again.
 """
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 
 from exchange.cluster.etcd import Etcd, EtcdError
 from exchange.cluster.follower import Follower
@@ -25,6 +23,7 @@ from exchange.cluster.log import FencedError, ReplicatedLog
 from exchange.engine.journaled import JournaledCore, Replicate
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, EngineServer
+from exchange.lifecycle import Stop
 
 log = logging.getLogger(__name__)
 
@@ -221,12 +220,7 @@ def _describe(error: Exception) -> str:
     return str(error)
 
 
-def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
+def run_node(engine: EngineConfig, cluster: ClusterConfig, stop: Stop) -> int:
     node = Node(engine, cluster)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        node.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop.when_stopped(node.stop)
     return node.run()

@@ -7,13 +7,11 @@ publish the batch. Nothing is answered before it is durable.
 """
 
 import logging
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 
 import msgspec
 import zmq
@@ -32,6 +30,7 @@ from exchange.engine.role import RoleLock
 from exchange.engine.scheduler import session_commands
 from exchange.heap import settle
 from exchange.journal import Durability
+from exchange.lifecycle import Stop
 from exchange.refdata import load_instruments
 
 log = logging.getLogger(__name__)
@@ -228,19 +227,19 @@ class EngineServer:
 
 
 def run_engine(
-    config: EngineConfig, engine: JournaledCore | None = None, role: RoleLock | None = None
+    config: EngineConfig,
+    engine: JournaledCore | None = None,
+    role: RoleLock | None = None,
+    *,
+    stop: Stop | None = None,
 ) -> int:
+    """Serve until `stop` (SIGTERM or SIGINT by default; see exchange.lifecycle)."""
     try:
         server = EngineServer(config, engine, role)
     except RoleTakenError as error:
         log.error("%s: start it as a standby instead", error)
         return 1
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        server.stop()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    (stop or Stop.on_signals()).when_stopped(server.stop)
     try:
         server.serve()
     finally:

@@ -28,6 +28,7 @@ from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, run_engine
 from exchange.engine.snapshot_format import decode_snapshot
 from exchange.journal import JournalReader, SnapshotStore
+from exchange.lifecycle import Stop
 from exchange.sequencer import decode_head
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,9 @@ class Standby:
         return JournaledCore(self.data.root, durability=self.config.durability, state=self.state)
 
 
-def run_standby(config: EngineConfig, running: Callable[[], bool]) -> int:
+def run_standby(config: EngineConfig, stop: Stop) -> int:
+    """Follow until the role is free, then serve as the engine; until `stop` either way."""
+    running = stop.running
     standby = Standby(config)
     log.info("standby following %s from seq %d", standby.data.journal, standby.state.last_seq)
     if not standby.wait_for_role(running) or not running():
@@ -90,4 +93,4 @@ def run_standby(config: EngineConfig, running: Callable[[], bool]) -> int:
     started = time.monotonic()
     engine = standby.take_over()
     log.info("took over in %.3f s after the role was free", time.monotonic() - started)
-    return run_engine(config, engine, standby.role)
+    return run_engine(config, engine, standby.role, stop=stop)

@@ -1,6 +1,6 @@
 """`--spawn`: an exchange of the generator's own (engine, gateway, FIX acceptor), out of the way.
 
-The processes are the real ones (`python -m exchange engine|gateway|fix`)
+The processes are the real ones, started by the launcher (exchange.launch)
 on free loopback ports and a data directory of their own, with the calendar
 always open and the gateway's rate limits raised, since one load generator
 on one address is many users here, not an abuser. Their RSS is read from
@@ -13,17 +13,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exchange.engine.ports import free_ports
-from exchange.migrations import migrate_data_dir
-from exchange.readiness import wait_healthy, wait_listening
+from exchange.config import ExchangeConfig, updated
+from exchange.launch import Fleet, on_free_ports, service
+from exchange.services import migrate
 
-UNLIMITED = "1e9"
+UNLIMITED = 1e9
 
 
 @dataclass
@@ -33,11 +30,11 @@ class Spawned:
     engine_endpoint: str
     admin: tuple[str, str]
     fix_port: int | None = None
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    fleet: Fleet = field(default_factory=Fleet)
 
     def pid(self, name: str) -> int | None:
-        process = self.processes.get(name)
-        return process.pid if process is not None else None
+        started = self.fleet.get(name)
+        return started.pid if started is not None else None
 
 
 def _admin(data_dir: Path) -> tuple[str, str]:
@@ -53,41 +50,34 @@ def _admin(data_dir: Path) -> tuple[str, str]:
     return admin
 
 
+def bench_config(data_dir: Path) -> ExchangeConfig:
+    """An exchange of the generator's own: free ports, the market always open, no limit on
+    one address (one load generator is many users here, not an abuser)."""
+    config = on_free_ports(ExchangeConfig(), data_dir)
+    return updated(config, {
+        "engine.calendar": "always-open",
+        **{f"gateway.{name}": UNLIMITED for name in (
+            "rate_per_ip", "rate_per_client", "orders_per_account", "applications_per_ip",
+            "tokens_per_ip")},
+        "gateway.max_connections": 30_000,
+    })  # fmt: skip
+
+
 def spawn(data_dir: Path, *, fix: bool) -> Spawned:
-    migrate_data_dir(data_dir)  # schemas before services
-    requests, batches, port, fix_port = free_ports(4)
-    endpoint, publish = f"tcp://127.0.0.1:{requests}", f"tcp://127.0.0.1:{batches}"
+    config = bench_config(data_dir)
+    migrate(config)  # schemas before services
     admin = _admin(data_dir)
-    spawned = Spawned(data_dir, f"http://127.0.0.1:{port}", endpoint, admin)
-    python = [sys.executable, "-m", "exchange"]
-    common = ["--data-dir", str(data_dir)]
+    admin_env = {"EXCHANGE_ADMIN_CLIENT_ID": admin[0], "EXCHANGE_ADMIN_CLIENT_SECRET": admin[1]}
+    spawned = Spawned(
+        data_dir, f"http://127.0.0.1:{config.gateway.port}", config.engine.endpoint, admin
+    )
+    fleet = spawned.fleet
     try:
-        with open(data_dir / "engine.log", "ab") as log:
-            spawned.processes["engine"] = subprocess.Popen(
-                [*python, "engine", *common, "--endpoint", endpoint, "--publish", publish,
-                 "--calendar", "always-open"],
-                stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
-        env = {**os.environ, "EXCHANGE_ADMIN_CLIENT_ID": admin[0],
-               "EXCHANGE_ADMIN_CLIENT_SECRET": admin[1]}  # fmt: skip
-        with open(data_dir / "gateway.log", "ab") as log:
-            spawned.processes["gateway"] = subprocess.Popen(
-                [*python, "gateway", *common, "--port", str(port), "--engine", endpoint,
-                 "--publish", publish, "--rate-per-ip", UNLIMITED, "--rate-per-client", UNLIMITED,
-                 "--orders-per-account", UNLIMITED, "--applications-per-ip", UNLIMITED,
-                 "--tokens-per-ip", UNLIMITED, "--max-connections", "30000"],
-                env=env, stdout=subprocess.DEVNULL, stderr=log,
-            )  # fmt: skip
-        wait_healthy(spawned.gateway, spawned.processes["gateway"])
+        fleet.start(service("engine", config, log=data_dir / "engine.log"))
+        fleet.start(service("gateway", config, env=admin_env, log=data_dir / "gateway.log"))
         if fix:
-            with open(data_dir / "fix.log", "ab") as log:
-                spawned.processes["fix"] = subprocess.Popen(
-                    [*python, "fix", *common, "--port", str(fix_port), "--engine", endpoint,
-                     "--publish", publish],
-                    stdout=subprocess.DEVNULL, stderr=log,
-                )  # fmt: skip
-            wait_listening(fix_port, spawned.processes["fix"])
-            spawned.fix_port = fix_port
+            fleet.start(service("fix", config, log=data_dir / "fix.log"))
+            spawned.fix_port = config.fix.port
     except BaseException:
         stop(spawned)
         raise
@@ -96,16 +86,7 @@ def spawn(data_dir: Path, *, fix: bool) -> Spawned:
 
 def stop(spawned: Spawned) -> None:
     """SIGTERM, the engine last (the others follow it); SIGKILL after 30 s."""
-    order = [n for n in ("fix", "gateway", "engine") if n in spawned.processes]
-    for name in order:
-        process = spawned.processes[name]
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    spawned.fleet.stop()
 
 
 def rss_bytes(pid: int | None) -> int | None:

@@ -1,0 +1,26 @@
+"""What an operator sets for the engine (and its standby): plain values, one default each.
+
+The running engine's `EngineConfig` is built from these by the composition
+root (`exchange.config`); this module stays light (msgspec only) so the CLI
+can describe every option without importing the engine.
+"""
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+
+class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    endpoint: Annotated[str, Meta(description="requests (ZeroMQ ROUTER)")] = "tcp://127.0.0.1:5555"
+    publish: Annotated[str, Meta(description="batches (ZeroMQ PUB)")] = "tcp://127.0.0.1:5556"
+    durability: Annotated[
+        Literal["write", "fsync"],
+        Meta(description="a batch is acknowledged once written (write) or on disk (fsync)"),
+    ] = "write"
+    calendar: Annotated[
+        str,
+        Meta(description="default (Sat-Thu 09:00-12:30 Asia/Tehran), always-open, or a JSON file"),
+    ] = "default"
+    max_batch: Annotated[int, Meta(ge=1, description="commands per batch at most")] = 1_000
+    snapshot_every: Annotated[int, Meta(ge=1, description="commands between snapshots")] = 1_000_000
