@@ -154,6 +154,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    from exchange.config import ExchangeConfig
+
+    defaults = ExchangeConfig()  # where `exchange run` serves, by default
     bench = sub.add_parser("bench", help=cmd_bench.__doc__)
     add = bench.add_argument
     add("--users", type=int, default=100, help="simulated users, 1 to 10,000 (each its own "
@@ -161,8 +164,10 @@ def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     add("--rate", type=float, default=500.0, help="orders + cancels per second (open loop)")
     add("--seconds", type=float, default=10.0, help="how long the load runs")
     add("--protocol", choices=["rest", "fix"], default="rest")
-    add("--gateway", default="http://127.0.0.1:8080", help="a running gateway (REST, streams)")
-    add("--fix", default="127.0.0.1:9878", help="a running FIX acceptor, HOST:PORT")
+    add("--gateway", default=f"http://127.0.0.1:{defaults.gateway.port}",
+        help="a running gateway (REST, streams)")  # fmt: skip
+    add("--fix", default=f"127.0.0.1:{defaults.fix.port}",
+        help="a running FIX acceptor, HOST:PORT")  # fmt: skip
     add("--spawn", action="store_true", help="start an engine, gateway (and FIX) of its own")
     add("--data-dir", help="with --spawn: keep the exchange here (reused); else where the "
         "demo's credentials are")  # fmt: skip

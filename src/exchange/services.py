@@ -64,6 +64,16 @@ def build_cluster(config: ExchangeConfig) -> "ClusterConfig":
     )
 
 
+def pepper_file(config: ExchangeConfig) -> Path:
+    """The credential hashes' key: beside a SQLite accounts database, else in the data
+    directory (the gateway and the FIX acceptor must read the same one)."""
+    from exchange.accounts.store import PEPPER_FILE, default_pepper_file
+
+    if config.accounts_url.startswith("sqlite"):
+        return default_pepper_file(config.accounts_url)
+    return config.root / PEPPER_FILE
+
+
 def build_gateway(config: ExchangeConfig) -> "GatewayConfig":
     from exchange.gateway import GatewayConfig, Limits
     from exchange.gateway.keys import load_or_create_key
@@ -90,6 +100,7 @@ def build_gateway(config: ExchangeConfig) -> "GatewayConfig":
         journal=config.journal_dir,
         signing_key=load_or_create_key(config.root / "gateway.key"),
         report_db_url=config.reports_url,
+        pepper_file=pepper_file(config),
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
         admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
         limits=limits,
@@ -122,6 +133,7 @@ def build_fix(config: ExchangeConfig) -> "FixConfig":
         journal=config.journal_dir,
         accounts_url=config.accounts_url,
         store_url=config.fix_sessions_url,
+        pepper_file=pepper_file(config),
         host=settings.host,
         port=settings.port,
         logon_timeout=settings.logon_timeout,

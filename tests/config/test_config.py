@@ -186,3 +186,16 @@ def test_every_setting_has_a_flag_in_some_command_or_is_file_only() -> None:
 def test_the_config_round_trips_through_toml_shaped_builtins() -> None:
     config = updated(ExchangeConfig(), {"gateway.port": 1234, "cluster.etcd": "http://e:2379"})
     assert msgspec.convert(msgspec.to_builtins(config), ExchangeConfig) == config
+
+
+def test_gateway_and_fix_read_one_pepper_in_the_data_dir_for_postgresql(tmp_path: Path) -> None:
+    """With the accounts in PostgreSQL the pepper was looked for in $EXCHANGE_DATA_DIR or ./var,
+    whatever --data-dir said; now both services are given the configured one."""
+    from exchange.services import build_fix, build_gateway
+
+    config = updated(ExchangeConfig(), {"data_dir": str(tmp_path),
+                                        "accounts_db": "postgresql://u@db/accounts"})  # fmt: skip
+    assert build_gateway(config).pepper_file == tmp_path / "credentials.pepper"
+    assert build_fix(config).pepper_file == tmp_path / "credentials.pepper"
+    sqlite = updated(config, {"accounts_db": f"sqlite:///{tmp_path / 'db' / 'accounts.db'}"})
+    assert build_fix(sqlite).pepper_file == tmp_path / "db" / "credentials.pepper"

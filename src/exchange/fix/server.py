@@ -63,6 +63,8 @@ class FixConfig:
     journal: Path
     accounts_url: str
     store_url: str
+    pepper_file: Path | None = None
+    """The credential hashes' key, the gateway's (default: as AccountStore finds it)."""
     host: str = "127.0.0.1"
     port: int = 9878
     our_id: str = "EXCHANGE"
@@ -163,7 +165,7 @@ class Connection:
 class FixGateway:
     def __init__(self, config: FixConfig) -> None:
         self.config = config
-        self.accounts = AccountStore(config.accounts_url)
+        self.accounts = AccountStore(config.accounts_url, pepper_file=config.pepper_file)
         self.store = SessionStore(config.store_url)
         self.view = ExchangeView()
         self.fanout = ReportFanout(self.view, queue_capacity=config.report_queue)
