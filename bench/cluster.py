@@ -23,11 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import signal
+import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,15 +33,17 @@ import httpx
 
 from exchange.accounts import with_check_digit
 from exchange.cluster.local import LocalCluster
+from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.journal import JournalReader
-from exchange.migrations import migrate_data_dir
+from exchange.launch import Service, on_free_ports, service
+from exchange.services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = ("bench-admin", "bench-admin-secret")
+ADMIN = ("bench-admin", secrets.token_urlsafe(24))  # a throwaway exchange's admin
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -65,8 +64,10 @@ def order(n: int, tag: str) -> NewOrder:
     )
 
 
-async def flow(endpoints: str, orders: int, senders: int, tag: str) -> dict[str, object]:
-    client = EngineClient(endpoints, timeout=2.0, deadline=60)
+async def flow(
+    endpoints: str, keys: ClientKeys, orders: int, senders: int, tag: str
+) -> dict[str, object]:
+    client = EngineClient(endpoints, keys=keys, timeout=2.0, deadline=60)
     try:
         for account in (1, 2):
             await client.submit(OpenAccount(account))
@@ -89,16 +90,9 @@ async def flow(endpoints: str, orders: int, senders: int, tag: str) -> dict[str,
     return {"orders_per_s": round(orders / elapsed), "rtt_ms": percentiles(latencies)}
 
 
-def single_engine(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    requests, batches = free_ports(2)
-    endpoint = f"tcp://127.0.0.1:{requests}"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "engine", "--data-dir", str(root), "--endpoint",
-         endpoint, "--publish", f"tcp://127.0.0.1:{batches}", "--calendar", "always-open"],
-        cwd=ROOT, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    time.sleep(1.5)
-    return process, endpoint
+def single_engine(root: Path) -> tuple[Service, ExchangeConfig]:
+    config = updated(on_free_ports(ExchangeConfig(), root), {"engine.calendar": "always-open"})
+    return service("engine", config, quiet=True, cwd=ROOT).start().wait_ready(), config
 
 
 def cost(args: argparse.Namespace) -> None:
@@ -109,17 +103,18 @@ def cost(args: argparse.Namespace) -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
                 if mode == "local":
-                    process, endpoint = single_engine(root / "engine")
-                    stop = process
+                    stop, config = single_engine(root / "engine")
                     cluster = None
+                    endpoint, keys_dir = config.engine.endpoint, config.keys_dir
                 else:
                     cluster = LocalCluster(root / "cluster").start()
                     cluster.leader()
-                    endpoint = cluster.endpoints
+                    endpoint, keys_dir = cluster.endpoints, cluster.keys_dir
+                keys = KeyDirectory(keys_dir).client("admin")
                 try:
                     for senders in senders_list:
                         tag = f"r{run}s{senders}x"
-                        measured = asyncio.run(flow(endpoint, args.orders, senders, tag))
+                        measured = asyncio.run(flow(endpoint, keys, args.orders, senders, tag))
                         results[mode].setdefault(senders, []).append(measured)
                         print(json.dumps({"mode": mode, "senders": senders, "run": run,
                                           **measured}), flush=True)  # fmt: skip
@@ -127,8 +122,7 @@ def cost(args: argparse.Namespace) -> None:
                     if cluster is not None:
                         cluster.stop()
                     else:
-                        stop.send_signal(signal.SIGTERM)
-                        stop.wait(30)
+                        stop.stop()
     print("\nmedians of", args.runs, "runs")
     print(f"{'senders':>8} {'mode':>7} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9':>8}")
     for senders in senders_list:
@@ -144,26 +138,17 @@ def cost(args: argparse.Namespace) -> None:
                   f"{median('p99'):>8.2f} {median('p999'):>8.2f}")  # fmt: skip
 
 
-def start_gateway(root: Path, cluster: LocalCluster) -> tuple[subprocess.Popen[bytes], str]:
-    (port,) = free_ports(1)
-    env = {**os.environ, "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
-           "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}  # fmt: skip
-    migrate_data_dir(root)  # schemas before services
-    process = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(root), "--port", str(port),
-         "--engine", cluster.endpoints, "--publish", cluster.publishers,
-         "--journal", str(cluster.nodes[0].data_dir / "journal"),
-         "--rate-per-ip", "1e9", "--rate-per-client", "1e9", "--orders-per-account", "1e9"],
-        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return process, base
+def start_gateway(root: Path, cluster: LocalCluster) -> tuple[Service, str]:
+    config = updated(on_free_ports(ExchangeConfig(), root), {
+        "engine.endpoint": cluster.endpoints, "engine.publish": cluster.publishers,
+        "journal": str(cluster.nodes[0].data_dir / "journal"), "keys": str(cluster.keys_dir),
+        "gateway.rate_per_ip": 1e9, "gateway.rate_per_client": 1e9,
+        "gateway.orders_per_account": 1e9,
+    })  # fmt: skip
+    migrate(config)  # schemas before services
+    admin = {"EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0], "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}
+    process = service("gateway", config, env=admin, quiet=True, cwd=ROOT).start()
+    return process.wait_ready(seconds=60), f"http://127.0.0.1:{config.gateway.port}"
 
 
 def trader(base: str) -> dict[str, str]:
@@ -243,8 +228,7 @@ def kills(args: argparse.Namespace) -> None:
             asyncio.run(run())
             time.sleep(3)  # the last restarted node catches up
         finally:
-            gateway.send_signal(signal.SIGTERM)
-            gateway.wait(30)
+            gateway.stop()
             cluster.stop()
         journals = [journal(node.data_dir) for node in cluster.nodes]
         replay = rebuild(cluster.nodes[0].data_dir)

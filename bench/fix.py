@@ -17,20 +17,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from exchange.accounts.store import AccountStore
+from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.fix.codec import Framer, encode, parse
-from exchange.migrations import migrate_data_dir
+from exchange.launch import Fleet, on_free_ports, service
+from exchange.services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = 5_430
@@ -118,8 +115,8 @@ async def run_rate(
     }
 
 
-async def setup(endpoint: str, accounts: int) -> None:
-    client = EngineClient(endpoint, timeout=2.0)
+async def setup(endpoint: str, keys: ClientKeys, accounts: int) -> None:
+    client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in range(1, accounts + 2):
             await client.submit(OpenAccount(account))
@@ -141,33 +138,20 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        data.mkdir()
-        migrate_data_dir(data)
+        config = updated(on_free_ports(ExchangeConfig(), data), {"engine.calendar": "always-open"})
+        migrate(config)
         store = AccountStore(f"sqlite:///{data / 'accounts.db'}")
         creds = [
             store.create_credential(frozenset({"trade"}), (a,)) for a in range(1, args.sessions + 1)
         ]
         store.engine.dispose()
-        requests, batches, port = free_ports(3)
-        endpoint, publish = f"tcp://127.0.0.1:{requests}", f"tcp://127.0.0.1:{batches}"
-        engine = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "engine", "--data-dir", str(data),
-             "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        fix = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "fix", "--data-dir", str(data), "--port", str(port),
-             "--engine", endpoint, "--publish", publish],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        port = config.fix.port
+        fleet = Fleet()
         try:
-            asyncio.run(setup(endpoint, args.sessions))
-            for _ in range(300):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            fleet.start(service("engine", config, quiet=True, cwd=ROOT))
+            fleet.start(service("fix", config, quiet=True, cwd=ROOT))
+            admin = KeyDirectory(config.keys_dir).client("admin")
+            asyncio.run(setup(config.engine.endpoint, admin, args.sessions))
 
             async def bench() -> None:
                 sessions = [BenchSession(c, s) for c, s in creds]
@@ -187,9 +171,7 @@ def main() -> None:
 
             asyncio.run(bench())
         finally:
-            for process in (fix, engine):
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            fleet.stop()
 
 
 if __name__ == "__main__":

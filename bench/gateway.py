@@ -24,10 +24,7 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
-import signal
-import subprocess
-import sys
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -37,11 +34,12 @@ import aiohttp
 import httpx
 
 from exchange.accounts import with_check_digit
-from exchange.engine.ports import free_ports
-from exchange.migrations import migrate_data_dir
+from exchange.config import ExchangeConfig, updated
+from exchange.launch import Fleet, on_free_ports, service
+from exchange.services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
-ADMIN = ("bench-admin", "bench-admin-secret")
+ADMIN = ("bench-admin", secrets.token_urlsafe(24))  # a throwaway exchange's admin
 REF = 5_430
 SYMBOL = "FOOLAD"
 
@@ -57,36 +55,18 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
     return {"p50": at(0.5), "p99": at(0.99), "p999": at(0.999), "max": at(1.0)}
 
 
-def start(data: Path) -> tuple[list[subprocess.Popen[bytes]], str]:
-    requests, batches, port = free_ports(3)
-    engine_args = ["--endpoint", f"tcp://127.0.0.1:{requests}"]
-    publish = f"tcp://127.0.0.1:{batches}"
-    engine = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "engine", "--data-dir", str(data), *engine_args,
-         "--publish", publish, "--calendar", "always-open"],
-        cwd=ROOT, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    env = {
-        **os.environ,
-        "EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0],
-        "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1],
-    }
-    migrate_data_dir(data)  # schemas before services
-    gateway = subprocess.Popen(
-        [sys.executable, "-m", "exchange", "gateway", "--data-dir", str(data), "--port", str(port),
-         "--engine", engine_args[1], "--publish", publish,
-         "--rate-per-ip", "1e9", "--rate-per-client", "1e9", "--orders-per-account", "1e9",
-         "--applications-per-ip", "1e9", "--tokens-per-ip", "1e9"],
-        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    return [gateway, engine], base
+def start(data: Path) -> tuple[Fleet, str]:
+    config = updated(on_free_ports(ExchangeConfig(), data), {
+        "engine.calendar": "always-open",
+        **{f"gateway.{name}": 1e9 for name in ("rate_per_ip", "rate_per_client",
+           "orders_per_account", "applications_per_ip", "tokens_per_ip")},
+    })  # fmt: skip
+    migrate(config)  # schemas before services
+    admin = {"EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0], "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}
+    fleet = Fleet()
+    fleet.start(service("engine", config, quiet=True, cwd=ROOT))
+    fleet.start(service("gateway", config, env=admin, quiet=True, cwd=ROOT))
+    return fleet, f"http://127.0.0.1:{config.gateway.port}"
 
 
 def setup(base: str, traders: int) -> list[str]:
@@ -247,9 +227,7 @@ def main() -> None:
                 )
                 print(json.dumps(row), flush=True)
         finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            processes.stop()
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
     (out / "gateway.json").write_text(json.dumps(rows, indent=2))

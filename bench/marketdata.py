@@ -24,18 +24,17 @@ import asyncio
 import json
 import random
 import resource
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
+from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.engine.curve import ClientKeys, KeyDirectory
+from exchange.launch import Fleet, on_free_ports, service
 from exchange.refdata import load_instruments
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,8 +47,8 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-async def seed(endpoint: str) -> None:
-    client = EngineClient(endpoint, timeout=2.0)
+async def seed(endpoint: str, keys: ClientKeys) -> None:
+    client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in (1, 2):
             await client.submit(OpenAccount(account))
@@ -86,7 +85,7 @@ async def cached_l2(base: str, seconds: float, concurrency: int) -> float:
 
 
 async def fan_out(
-    base: str, endpoint: str, pid: int, subscribers: int, symbols_each: int,
+    base: str, endpoint: str, keys: ClientKeys, pid: int, subscribers: int, symbols_each: int,
     orders_per_s: float, seconds: float,
 ) -> dict[str, float]:  # fmt: skip
     symbols = [i.symbol for i in load_instruments()]
@@ -123,7 +122,7 @@ async def fan_out(
         await asyncio.sleep(2)  # snapshots delivered
         after = rss_kib(pid)
         baseline = received
-        client = EngineClient(endpoint, timeout=2.0)
+        client = EngineClient(endpoint, keys=keys, timeout=2.0)
         sent = 0
         pending: set[asyncio.Future[object]] = set()
         try:
@@ -177,21 +176,16 @@ def main() -> None:
         data = Path(tmp) / "data"
         data.mkdir()
         (data / "allowlist.txt").write_text("127.0.0.0/8\n")
-        requests, batches, port = free_ports(3)
-        endpoint, publish = f"tcp://127.0.0.1:{requests}", f"tcp://127.0.0.1:{batches}"
-        engine = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "engine", "--data-dir", str(data),
-             "--endpoint", endpoint, "--publish", publish, "--calendar", "always-open"],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        server = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "marketdata", "--data-dir", str(data),
-             "--port", str(port), "--publish", publish, "--max-subscribers", "30000"],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
+        config = updated(on_free_ports(ExchangeConfig(), data), {
+            "engine.calendar": "always-open", "marketdata.max_subscribers": 30_000,
+        })  # fmt: skip
+        endpoint, base = config.engine.endpoint, f"http://127.0.0.1:{config.marketdata.port}"
+        fleet = Fleet()
         try:
-            asyncio.run(seed(endpoint))
+            fleet.start(service("engine", config, quiet=True, cwd=ROOT))
+            server = fleet.start(service("marketdata", config, quiet=True, cwd=ROOT))
+            keys = KeyDirectory(config.keys_dir).client("admin")
+            asyncio.run(seed(endpoint, keys))
             time.sleep(2)
             l2_per_s = asyncio.run(cached_l2(base, args.seconds, args.concurrency))
             print(
@@ -199,15 +193,13 @@ def main() -> None:
                 flush=True,
             )
             result = asyncio.run(fan_out(
-                base, endpoint, server.pid, args.subscribers, args.symbols_each,
+                base, endpoint, keys, server.pid, args.subscribers, args.symbols_each,
                 args.orders_per_s, args.seconds,
             ))  # fmt: skip
             result["cached_l2_per_s"] = round(l2_per_s, 1)
             print(json.dumps(result), flush=True)
         finally:
-            for process in (server, engine):
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
+            fleet.stop()
 
 
 if __name__ == "__main__":

@@ -19,9 +19,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -30,11 +27,13 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core import load_workload, setup_commands, stream_commands
+from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine import JournaledCore
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.journal import JournalReader
+from exchange.launch import Fleet, on_free_ports, service
 from exchange.migrations import REPORTS
 from exchange.reporter.service import Reporter
 from exchange.reporter.store import ReportStore
@@ -89,8 +88,8 @@ def catch_up(journal: Path, url: str, max_records: int) -> dict[str, float]:
     }
 
 
-async def drive(endpoint: str, rate: float, seconds: float) -> int:
-    client = EngineClient(endpoint, timeout=2.0)
+async def drive(endpoint: str, keys: ClientKeys, rate: float, seconds: float) -> int:
+    client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in (1, 2):
             await client.submit(OpenAccount(account))
@@ -119,20 +118,15 @@ async def drive(endpoint: str, rate: float, seconds: float) -> int:
 def lag(url: str, rate: float, seconds: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        requests, batches = free_ports(2)
-        endpoint = f"tcp://127.0.0.1:{requests}"
-        engine = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "engine", "--data-dir", str(data), "--endpoint",
-             endpoint, "--publish", f"tcp://127.0.0.1:{batches}", "--calendar", "always-open"],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(1.5)
-        reporter = subprocess.Popen(
-            [sys.executable, "-m", "exchange", "reporter", "--data-dir", str(data),
-             "--db-url", url],
-            cwd=ROOT, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        REPORTS.upgrade(url)  # migrated before sampling starts
+        config = updated(on_free_ports(ExchangeConfig(), data), {
+            "engine.calendar": "always-open", "reporter.db_url": url,
+        })  # fmt: skip
+        endpoint = config.engine.endpoint
+        REPORTS.upgrade(url)  # migrated before the reporter starts
+        fleet = Fleet()
+        fleet.start(service("engine", config, quiet=True, cwd=ROOT))
+        fleet.start(service("reporter", config, quiet=True, cwd=ROOT))
+        keys = KeyDirectory(config.keys_dir).client("admin")
         store = sa.create_engine(url)
         head_seen: list[tuple[float, int]] = []
         lags: list[float] = []
@@ -160,7 +154,7 @@ def lag(url: str, rate: float, seconds: float) -> dict[str, float]:
             nonlocal stop
             sampler = asyncio.ensure_future(sample())
             await asyncio.sleep(1)
-            sent = await drive(endpoint, rate, seconds)
+            sent = await drive(endpoint, keys, rate, seconds)
             stop = True
             await sampler
             return sent
@@ -168,9 +162,7 @@ def lag(url: str, rate: float, seconds: float) -> dict[str, float]:
         try:
             sent = asyncio.run(both())
         finally:
-            for process in (reporter, engine):
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=60)
+            fleet.stop(grace=60)
             store.dispose()
     lags.sort()
     return {

@@ -16,17 +16,17 @@ import argparse
 import asyncio
 import json
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.core.events import DuplicateOrder, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
-from exchange.engine.ports import free_ports
+from exchange.engine.curve import KeyDirectory
+from exchange.launch import Service, on_free_ports, service
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,30 +39,23 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        requests, batches = free_ports(2)
-        common = [
-            "--data-dir", str(data), "--endpoint", f"tcp://127.0.0.1:{requests}",
-            "--publish", f"tcp://127.0.0.1:{batches}", "--calendar", "always-open",
-        ]  # fmt: skip
-        engine = subprocess.Popen([sys.executable, "-m", "exchange", "engine", *common],
-                                  cwd=ROOT, stderr=subprocess.DEVNULL)  # fmt: skip
+        config = updated(on_free_ports(ExchangeConfig(), data), {"engine.calendar": "always-open"})
+        engine = service("engine", config, quiet=True, cwd=ROOT).start()
         current = engine
-        started: list[subprocess.Popen[bytes]] = [engine]
+        started: list[Service] = [engine]
         takeovers: list[float] = []
         acknowledged: dict[str, int] = {}
 
         async def run() -> None:
             nonlocal current
-            client = EngineClient(f"tcp://127.0.0.1:{requests}", timeout=0.2, deadline=60)
+            admin = KeyDirectory(config.keys_dir).client("admin")
+            client = EngineClient(config.engine.endpoint, keys=admin, timeout=0.2, deadline=60)
             try:
                 for account in (1, 2):
                     await client.submit(OpenAccount(account))
                     await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
                 for cycle in range(args.cycles):
-                    standby = subprocess.Popen(
-                        [sys.executable, "-m", "exchange", "standby", *common],
-                        cwd=ROOT, stderr=subprocess.DEVNULL,
-                    )  # fmt: skip
+                    standby = service("standby", config, quiet=True, cwd=ROOT).start()
                     started.append(standby)
                     await asyncio.sleep(1.0)
                     base = cycle * args.orders
@@ -85,9 +78,9 @@ def main() -> None:
                     senders = [asyncio.create_task(sender()) for _ in range(args.senders)]
                     while len(acknowledged) < base + args.orders // 3:
                         await asyncio.sleep(0.002)
-                    current.send_signal(signal.SIGKILL)
+                    current.signal(signal.SIGKILL)
                     state["killed"] = time.monotonic()
-                    current.wait(timeout=20)
+                    current.wait(20)
                     current = standby
                     await asyncio.gather(*senders)
                     takeovers.append(state.get("first", float("nan")))
@@ -99,9 +92,7 @@ def main() -> None:
             asyncio.run(run())
         finally:
             for process in reversed(started):
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                    process.wait(timeout=30)
+                process.stop()
         replay = rebuild(data)
         ids = {o.client_order_id: o.id for o in replay.core.orders.values() if o.account == 2}
         lost = sum(1 for c, i in acknowledged.items() if ids.get(c) != i)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from exchange.config import ExchangeConfig, updated
+from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.engine.ports import free_ports
 from exchange.launch import Service, on_free_ports, service
 
@@ -55,6 +56,14 @@ class EngineProcess:
         if self.service is not None:
             self.service.stop()
 
+    @property
+    def keys_dir(self) -> Path:
+        return self.config.keys_dir
+
+    def keys(self, role: str = "admin") -> ClientKeys:
+        """A client key of `role` for this engine (made now if the engine has not yet)."""
+        return KeyDirectory(self.keys_dir).ensure().client(role)
+
 
 class Engines(Protocol):
     """What a service needs of the engine it follows: one engine, or a cluster's nodes."""
@@ -65,6 +74,8 @@ class Engines(Protocol):
     def publish(self) -> str: ...
     @property
     def data_dir(self) -> Path: ...
+    @property
+    def keys_dir(self) -> Path: ...
 
 
 def beside(engine: Engines, data_dir: Path, **changes: Any) -> ExchangeConfig:
@@ -72,6 +83,7 @@ def beside(engine: Engines, data_dir: Path, **changes: Any) -> ExchangeConfig:
     journal, free ports; `changes` by setting, `gateway__port=...` for `gateway.port`."""
     gateway, marketdata, fix = free_ports(3)
     settings: dict[str, Any] = {
+        "keys": str(engine.keys_dir),
         "engine.endpoint": engine.endpoint,
         "engine.publish": engine.publish,
         "data_dir": str(data_dir),

@@ -47,6 +47,7 @@ def build_engine(config: ExchangeConfig) -> "EngineConfig":
         calendar=calendar,
         max_batch=settings.max_batch,
         snapshot_every=settings.snapshot_every,
+        keys_dir=config.keys_dir,
     )
 
 
@@ -101,6 +102,7 @@ def build_gateway(config: ExchangeConfig) -> "GatewayConfig":
         signing_key=load_or_create_key(config.root / "gateway.key"),
         report_db_url=config.reports_url,
         pepper_file=pepper_file(config),
+        keys_dir=config.keys_dir,
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
         admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
         limits=limits,
@@ -120,6 +122,7 @@ def build_marketdata(config: ExchangeConfig) -> "MarketDataConfig":
         max_subscribers=settings.max_subscribers,
         blocklist=Path(settings.blocklist or config.root / "blocklist.txt"),
         allowlist=Path(settings.allowlist or config.root / "allowlist.txt"),
+        keys_dir=config.keys_dir,
     )
 
 
@@ -134,6 +137,7 @@ def build_fix(config: ExchangeConfig) -> "FixConfig":
         accounts_url=config.accounts_url,
         store_url=config.fix_sessions_url,
         pepper_file=pepper_file(config),
+        keys_dir=config.keys_dir,
         host=settings.host,
         port=settings.port,
         logon_timeout=settings.logon_timeout,
@@ -243,10 +247,13 @@ def run_reporter(config: ExchangeConfig, *, exit_when_idle: bool = False) -> int
 
 
 def migrate(config: ExchangeConfig) -> dict[str, str | None]:
-    """Every database to the newest schema, before any service starts; revisions by database."""
+    """Every database to the newest schema and the engine's keys made, before any service
+    starts; revisions by database."""
+    from exchange.engine.curve import KeyDirectory
     from exchange.migrations import migrate_all, private_directory
 
     private_directory(config.root)
+    KeyDirectory(config.keys_dir).ensure()
     return migrate_all(
         accounts=config.accounts_url, fix=config.fix_sessions_url, reports=config.reports_url
     )

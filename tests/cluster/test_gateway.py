@@ -25,6 +25,7 @@ class ClusterEndpoints:
     endpoint: str
     publish: str
     data_dir: Path
+    keys_dir: Path
 
 
 def test_leader_sigkill_ten_times_through_the_gateway(tmp_path: Path) -> None:
@@ -32,7 +33,9 @@ def test_leader_sigkill_ten_times_through_the_gateway(tmp_path: Path) -> None:
     cluster = LocalCluster(tmp_path / "cluster").start()
     acknowledged: dict[str, int] = {}
     takeovers: list[float] = []
-    engines = ClusterEndpoints(cluster.endpoints, cluster.publishers, cluster.nodes[0].data_dir)
+    engines = ClusterEndpoints(
+        cluster.endpoints, cluster.publishers, cluster.nodes[0].data_dir, cluster.keys_dir
+    )
     gateway = GatewayProcess(tmp_path / "gateway", engines)
     try:
         cluster.leader()
@@ -92,7 +95,7 @@ def test_leader_sigkill_ten_times_through_the_gateway(tmp_path: Path) -> None:
         converge(cluster)
 
         async def leader_state() -> AccountState | None:
-            client = EngineClient(cluster.endpoints, timeout=0.5, deadline=30)
+            client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.5, deadline=30)
             try:
                 return await client.account(trader["accountId"])
             finally:

@@ -42,7 +42,7 @@ def test_leader_kills_and_a_follower_restart_lose_nothing_acknowledged(
     takeovers: list[float] = []
 
     async def scenario() -> Load:
-        client = EngineClient(cluster.endpoints, timeout=0.3, deadline=60)
+        client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=60)
         load = Load(client, "k")
         try:
             await setup_accounts(client)
@@ -81,7 +81,7 @@ def test_a_paused_leader_gets_nothing_acknowledged_or_appended_after_resuming(
     cluster: LocalCluster,
 ) -> None:
     async def scenario() -> tuple[Load, list[str]]:
-        client = EngineClient(cluster.endpoints, timeout=0.3, deadline=60)
+        client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=60)
         load = Load(client, "p")
         try:
             await setup_accounts(client)
@@ -90,7 +90,7 @@ def test_a_paused_leader_gets_nothing_acknowledged_or_appended_after_resuming(
             old = cluster.leader()
             # A client that talks to the old leader only: its requests queue up in the
             # paused process's socket and reach it when it resumes.
-            stale = EngineClient(old.endpoint, timeout=0.3, deadline=4)
+            stale = EngineClient(old.endpoint, keys=cluster.keys(), timeout=0.3, deadline=4)
             old.signal(signal.SIGSTOP)
             paused_at = time.monotonic()
             new_leader(cluster, old)
@@ -141,7 +141,7 @@ def test_etcd_member_kills_including_the_etcd_leader_lose_nothing(cluster: Local
         return next(i for i, s in statuses.items() if s.header.member_id == leader_id)
 
     async def scenario() -> Load:
-        client = EngineClient(cluster.endpoints, timeout=0.3, deadline=60)
+        client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=60)
         load = Load(client, "e")
         try:
             await setup_accounts(client)

@@ -40,7 +40,7 @@ def test_m6_twenty_deposits_of_10e18_keep_the_engine_and_the_standby_alive(
     standby = StandbyProcess(primary)
 
     async def scenario() -> tuple[list[object], int]:
-        client = EngineClient(primary.endpoint, timeout=0.3, deadline=20)
+        client = EngineClient(primary.endpoint, keys=primary.keys(), timeout=0.3, deadline=20)
         try:
             await client.submit(OpenAccount(ACCOUNT))  # the primary is up and holds the role
             standby.start()

@@ -13,6 +13,7 @@ from exchange.core import OpenAccount
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.ports import free_ports
 from exchange.engine.protocol import Reply, reply_encoder, request_decoder
+from tests.curve import key_directory, serve_as_engine
 
 
 def test_a_request_is_sent_again_until_answered_and_fails_at_the_deadline() -> None:
@@ -21,8 +22,11 @@ def test_a_request_is_sent_again_until_answered_and_fails_at_the_deadline() -> N
     async def scenario() -> None:
         context = zmq.asyncio.Context()
         router = context.socket(zmq.ROUTER)
+        directory = key_directory()
+        serve_as_engine(router, directory)
         router.bind(f"tcp://127.0.0.1:{port}")
-        client = EngineClient(f"tcp://127.0.0.1:{port}", timeout=0.1, deadline=0.6)
+        client = EngineClient(f"tcp://127.0.0.1:{port}", keys=directory.client("admin"),
+                              timeout=0.1, deadline=0.6)  # fmt: skip
         try:
 
             async def answer_the_third_copy() -> int:

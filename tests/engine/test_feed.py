@@ -26,11 +26,12 @@ def test_feed_catches_up_late_and_fills_dropped_batches_from_the_journal(tmp_pat
     engine.start()
 
     async def scenario() -> list[tuple[int, int]]:
-        client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3, deadline=30)
         feed: BatchFeed | None = None
         try:
             await setup_accounts(client)  # before the feed exists: it must catch up
-            feed = BatchFeed(engine.publish, tmp_path / "data" / "journal", idle_poll=0.2)
+            journal = tmp_path / "data" / "journal"
+            feed = BatchFeed(engine.publish, journal, keys=engine.keys("feed"), idle_poll=0.2)
             received = feed._socket.recv_multipart
             calls = 0
 

@@ -65,7 +65,7 @@ def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_p
     engine.start()
 
     async def scenario() -> None:
-        client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3, deadline=30)
         try:
             await run(client)
         finally:
@@ -139,7 +139,7 @@ def test_sigterm_stops_cleanly_and_the_state_is_kept(tmp_path: Path) -> None:
     engine.start()
 
     async def place() -> None:
-        client = EngineClient(engine.endpoint, timeout=0.3)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3)
         try:
             await setup_accounts(client)
         finally:
@@ -161,6 +161,7 @@ def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Pa
     context = zmq.Context()
     dealer = context.socket(zmq.DEALER)
     dealer.setsockopt(zmq.LINGER, 0)
+    engine.keys("trading").apply(dealer)
     dealer.connect(engine.endpoint)
     try:
         dealer.send(b"\x93\x01\x02garbage")
@@ -171,7 +172,7 @@ def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Pa
         assert reply.seq == 0 and "malformed" in reply.error
 
         async def still_alive() -> None:
-            client = EngineClient(engine.endpoint, timeout=0.3)
+            client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3)
             try:
                 reply = await client.submit(OpenAccount(5))
                 assert reply.seq > 0

@@ -42,7 +42,7 @@ def test_the_standby_takes_over_after_sigkill_and_loses_nothing_acknowledged(
     takeovers: list[float] = []
 
     async def scenario() -> dict[str, int]:
-        client = EngineClient(primary.endpoint, timeout=0.2, deadline=60)
+        client = EngineClient(primary.endpoint, keys=primary.keys(), timeout=0.2, deadline=60)
         acknowledged: dict[str, int] = {}
         try:
             await setup_accounts(client)
@@ -109,7 +109,7 @@ def test_the_standby_follows_in_lockstep(tmp_path: Path) -> None:
     primary.start()
 
     async def traffic() -> None:
-        client = EngineClient(primary.endpoint, timeout=0.3, deadline=30)
+        client = EngineClient(primary.endpoint, keys=primary.keys(), timeout=0.3, deadline=30)
         try:
             await setup_accounts(client)
             for i in range(3_000):

@@ -62,7 +62,7 @@ def fix(tmp_path: Path, engine: EngineProcess) -> Iterator[Fix]:
     store.engine.dispose()
 
     async def fund() -> None:
-        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (1, 2, 3):
                 await client.submit(OpenAccount(account))

@@ -64,7 +64,7 @@ def venue(tmp_path: Path, engine: EngineProcess) -> Iterator[Venue]:
     store.engine.dispose()
 
     async def prepare() -> None:
-        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (FUNDED, COUNTERPARTY, EMPTY, SUSPENDED):
                 await client.submit(OpenAccount(account))
@@ -366,7 +366,7 @@ def test_market_closed_is_exchange_closed(tmp_path: Path) -> None:
         store.engine.dispose()
 
         async def open_account() -> None:
-            client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+            client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
             try:
                 await client.submit(OpenAccount(FUNDED))
                 await client.submit(Deposit(FUNDED, "IRR", 10**12, "c"))

@@ -34,7 +34,7 @@ def acceptor(tmp_path: Path, engine: EngineProcess) -> Iterator[tuple[int, str, 
     store.engine.dispose()
 
     async def setup() -> None:
-        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (1, 2):
                 await client.submit(OpenAccount(account))
@@ -121,7 +121,7 @@ def test_l2_fix_acceptor_stops_when_it_can_no_longer_follow_the_engine(
             raise OSError("disk full")  # what a store write in the feed's path may raise
 
         gateway.view.apply = broken  # type: ignore[method-assign]
-        client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             await client.submit(OpenAccount(7))  # a batch the acceptor fails to apply
         finally:

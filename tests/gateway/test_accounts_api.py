@@ -63,7 +63,7 @@ def test_application_review_approval_and_trading_token(
 
     # The account is open in the engine: a deposit into it is applied.
     async def deposit() -> list[object]:
-        engine_client = EngineClient(engine.endpoint, timeout=0.3)
+        engine_client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3)
         try:
             reply = await engine_client.submit(Deposit(issued["accountId"], "IRR", 1_000, "t-1"))
             return list(reply.events)

@@ -15,6 +15,7 @@ from exchange.engine.feed import BatchFeed
 from exchange.engine.ports import free_ports
 from exchange.gateway.follower import Follower
 from exchange.views.order_view import ExchangeView, Report
+from tests.curve import keys
 
 
 def report(seq: int) -> Report:
@@ -27,7 +28,9 @@ def report(seq: int) -> Report:
 def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered(tmp_path: Path) -> None:
     async def scenario() -> None:
         (port,) = free_ports(1)
-        feed = BatchFeed(f"tcp://127.0.0.1:{port}", tmp_path / "journal")
+        feed = BatchFeed(
+            f"tcp://127.0.0.1:{port}", tmp_path / "journal", keys=keys(tmp_path, "feed")
+        )
         follower = Follower(feed, ExchangeView(), queue_capacity=2)
         try:
             slow = follower.subscribe(7)
@@ -57,7 +60,8 @@ def test_a_subscriber_that_falls_behind_is_cut_off_not_buffered(tmp_path: Path) 
 def test_the_engine_client_refuses_at_once_when_its_in_flight_cap_is_reached() -> None:
     async def scenario() -> None:
         (port,) = free_ports(1)  # nothing listens there: requests stay unanswered
-        client = EngineClient(f"tcp://127.0.0.1:{port}", timeout=5, deadline=5, max_in_flight=1)
+        client = EngineClient(f"tcp://127.0.0.1:{port}", keys=keys(), timeout=5, deadline=5,
+                              max_in_flight=1)  # fmt: skip
         try:
             pending = asyncio.ensure_future(client.submit(OpenAccount(1)))
             await asyncio.sleep(0.05)

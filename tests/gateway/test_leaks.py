@@ -13,6 +13,7 @@ from exchange.accounts import new_signing_key
 from exchange.engine.ports import free_ports
 from exchange.gateway import GatewayConfig, create_app
 from tests import migrated
+from tests.curve import key_directory
 from tests.gateway.conftest import ADMIN, GENEROUS, token
 
 
@@ -25,6 +26,7 @@ def unreachable(tmp_path: Path) -> Iterator[TestClient]:
         engine_endpoint=f"tcp://127.0.0.1:{engine_port}",
         engine_publish=f"tcp://127.0.0.1:{publish_port}",
         journal=tmp_path / "journal",
+        keys_dir=key_directory(tmp_path).path,  # no engine here, but keys to start with
         signing_key=new_signing_key(),
         report_db_url=f"postgresql+psycopg://secret_user@127.0.0.1:{db_port}/reports",
         admin_client_id=ADMIN["client_id"],

@@ -21,6 +21,7 @@ from exchange.engine.ports import free_ports
 from exchange.gateway import GatewayConfig, create_app
 from exchange.views.order_view import ExchangeView
 from tests import migrated
+from tests.curve import key_directory
 from tests.gateway.conftest import GENEROUS, token
 
 ORDERS = 5_000
@@ -50,6 +51,7 @@ def big_account(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         engine_endpoint=f"tcp://127.0.0.1:{engine_port}",
         engine_publish=f"tcp://127.0.0.1:{publish_port}",
         journal=tmp_path / "journal",
+        keys_dir=key_directory(tmp_path).path,  # no engine here, but keys to start with
         signing_key=new_signing_key(),
         limits=GENEROUS,
     )

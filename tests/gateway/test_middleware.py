@@ -11,6 +11,7 @@ from exchange.gateway import GatewayConfig, Limits
 from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway
 from tests import migrated
+from tests.curve import key_directory
 
 
 def test_requests_beyond_the_in_flight_cap_get_503_with_retry_after(tmp_path: Path) -> None:
@@ -19,6 +20,7 @@ def test_requests_beyond_the_in_flight_cap_get_503_with_retry_after(tmp_path: Pa
         engine_endpoint="tcp://127.0.0.1:1",
         signing_key=new_signing_key(),
         journal=tmp_path / "journal",
+        keys_dir=key_directory(tmp_path).path,  # no engine here, but keys to start with
         limits=Limits(max_concurrent_requests=2, max_requests_per_ip=10),  # the total cap binds
     )
     gateway = Gateway(config)

@@ -16,6 +16,7 @@ import httpx
 
 from exchange.core import NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
+from exchange.engine.curve import ClientKeys
 from exchange.launch import service
 from tests.engine.test_server import EngineProcess, setup_accounts
 from tests.launched import beside
@@ -27,9 +28,9 @@ def client_from(ip: str, base: str) -> httpx.Client:
     return httpx.Client(base_url=base, transport=httpx.HTTPTransport(local_address=ip), timeout=10)
 
 
-async def round_trips(endpoint: str, count: int, prefix: str) -> list[float]:
+async def round_trips(endpoint: str, keys: ClientKeys, count: int, prefix: str) -> list[float]:
     """Market-order round trips through the engine (resting asks are replenished first)."""
-    client = EngineClient(endpoint, timeout=1.0, deadline=30)
+    client = EngineClient(endpoint, keys=keys, timeout=1.0, deadline=30)
     times = []
     try:
         await client.submit(NewOrder(2, f"{prefix}-ask", "FOOLAD", Side.SELL, OrderType.LIMIT,
@@ -55,7 +56,7 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
     try:
 
         async def setup() -> None:
-            client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
+            client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
             try:
                 await setup_accounts(client)
             finally:
@@ -63,7 +64,7 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
 
         asyncio.run(setup())
         server.wait_ready()
-        baseline = asyncio.run(round_trips(engine.endpoint, 200, "before"))
+        baseline = asyncio.run(round_trips(engine.endpoint, engine.keys(), 200, "before"))
 
         flood = subprocess.Popen(
             # The abuser is the world, not this machine: it runs at the lowest priority.
@@ -73,7 +74,7 @@ def test_a_flood_from_one_address_is_limited_others_and_trading_are_not(tmp_path
             env={**os.environ, "PYTHONPATH": str(ROOT)},
         )  # fmt: skip
         time.sleep(1.0)
-        during = asyncio.run(round_trips(engine.endpoint, 200, "during"))
+        during = asyncio.run(round_trips(engine.endpoint, engine.keys(), 200, "during"))
         with client_from("127.0.0.3", base) as other:
             served = [other.get("/v1/marketdata/FOOLAD/l2").status_code for _ in range(10)]
         with client_from("127.0.0.2", base) as flooder:  # a burst beyond the bucket

@@ -13,6 +13,7 @@ from websockets.sync.client import connect
 
 from exchange.core import NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
+from exchange.engine.curve import ClientKeys
 from exchange.marketdata.app import MarketData, MarketDataConfig, _throttle
 from exchange.marketdata.cache import ResponseCache
 from exchange.marketdata.render import L3_MAX_ORDERS, SNAPSHOT_DEPTH
@@ -31,8 +32,8 @@ def limit(coid: str, side: Side, price: int, account: int = 1) -> NewOrder:
     return NewOrder(account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, 1)
 
 
-async def deep_book(endpoint: str) -> None:
-    client = EngineClient(endpoint, timeout=1.0, deadline=60)
+async def deep_book(endpoint: str, keys: ClientKeys) -> None:
+    client = EngineClient(endpoint, keys=keys, timeout=1.0, deadline=60)
     try:
         await setup_accounts(client)
         for level in range(LEVELS):
@@ -48,7 +49,7 @@ async def deep_book(endpoint: str) -> None:
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     with running(tmp_path_factory.mktemp("m7")) as s:
-        asyncio.run(deep_book(s.engine.endpoint))
+        asyncio.run(deep_book(s.engine.endpoint, s.engine.keys()))
         for _ in range(300):  # until market data has seen the whole book (the sentinel is last)
             ask = httpx.get(f"{s.marketdata}/v1/marketdata/FOOLAD/l1", timeout=5).json()["ask"]
             if ask is not None and ask["price"] == SENTINEL_ASK:

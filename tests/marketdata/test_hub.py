@@ -10,13 +10,15 @@ from exchange.engine.feed import BatchFeed
 from exchange.engine.ports import free_ports
 from exchange.marketdata.books import MarketBooks
 from exchange.marketdata.hub import Hub
+from tests.curve import keys
 from tests.marketdata.test_books import session
 
 
 def test_updates_chain_by_prev_seq_and_a_slow_subscriber_is_dropped(tmp_path: Path) -> None:
     async def scenario() -> None:
         (port,) = free_ports(1)
-        hub = Hub(BatchFeed(f"tcp://127.0.0.1:{port}", tmp_path / "j"), MarketBooks(),
+        feed = BatchFeed(f"tcp://127.0.0.1:{port}", tmp_path / "j", keys=keys(tmp_path, "feed"))
+        hub = Hub(feed, MarketBooks(),
                   queue_capacity=3)  # fmt: skip
         _, sealed = session(4, 60)
         try:

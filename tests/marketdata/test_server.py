@@ -29,7 +29,7 @@ def submit(engine: EngineProcess, *commands: Any) -> int:
     """Send commands one by one; the last one's sequence number."""
 
     async def send() -> int:
-        client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+        client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3, deadline=30)
         seq = 0
         try:
             for command in commands:
@@ -144,7 +144,7 @@ def test_rest_views_caching_and_validation(engine: EngineProcess) -> None:
 
 
 async def _setup(engine: EngineProcess) -> None:
-    client = EngineClient(engine.endpoint, timeout=0.3, deadline=30)
+    client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3, deadline=30)
     try:
         await setup_accounts(client)
     finally:

@@ -17,6 +17,7 @@ from exchange.marketdata.guard import Guard
 from exchange.web.clientkey import client_key
 from exchange.web.concurrency import ConnectionLimiter
 from tests import migrated
+from tests.curve import key_directory
 
 
 @pytest.mark.parametrize(
@@ -61,6 +62,7 @@ def gateway_guard(tmp_path: Path) -> GuardMiddleware:
         engine_endpoint="tcp://127.0.0.1:1",
         signing_key=new_signing_key(),
         journal=tmp_path / "journal",
+        keys_dir=key_directory(tmp_path).path,  # no engine here, but keys to start with
         limits=Limits(per_ip_rate=0.001, per_ip_burst=2),
     )
     return GuardMiddleware(ok_app, Gateway(config))

@@ -12,6 +12,7 @@ import logging
 import zmq
 
 from exchange.cluster.log import Entry, ReplicatedLog
+from exchange.engine.curve import CurveServer
 from exchange.engine.layout import DataDir
 from exchange.engine.protocol import TOPIC_BATCH
 from exchange.engine.recovery import Recovered, follow_batch, rebuild
@@ -41,8 +42,10 @@ class Follower:
                 f"journal ends at {self.writer.last_seq}, state at {self.state.last_seq}"
             )
         self.context = zmq.Context()
+        self.curve = CurveServer(self.context, config.keys.ensure())  # as the engine's (C1)
         self.publisher = self.context.socket(zmq.PUB)
         self.publisher.setsockopt(zmq.LINGER, 0)
+        self.curve.apply(self.publisher)
         self.publisher.bind(config.publish)
 
     @property
@@ -78,4 +81,5 @@ class Follower:
         """Free the journal and the PUB endpoint (the engine server binds them next)."""
         self.writer.close()
         self.publisher.close(linger=0)
+        self.curve.stop()
         self.context.term()

@@ -18,6 +18,7 @@ import msgspec
 from exchange.cluster.etcd import Etcd
 from exchange.cluster.lease import LeaderInfo
 from exchange.cluster.local_etcd import LocalEtcd
+from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.engine.ports import free_ports
 
 
@@ -61,6 +62,15 @@ class LocalCluster:
             )
 
     @property
+    def keys_dir(self) -> Path:
+        """The engine's CURVE keys, one copy shared by every node (as on real machines)."""
+        return self.root / "keys"
+
+    def keys(self, role: str = "admin") -> ClientKeys:
+        """A client key of `role` for the cluster's engines."""
+        return KeyDirectory(self.keys_dir).ensure().client(role)
+
+    @property
     def endpoints(self) -> str:
         """Every node's request endpoint, comma-separated: what gateways take as `--engine`."""
         return ",".join(node.endpoint for node in self.nodes)
@@ -77,7 +87,8 @@ class LocalCluster:
                 sys.executable, "-m", "exchange", "engine",
                 "--cluster", self.etcd.endpoints, "--node", node.name, "--prefix", self.prefix,
                 "--data-dir", str(node.data_dir), "--endpoint", node.endpoint,
-                "--publish", node.publish, "--calendar", "always-open", *self.extra_args,
+                "--publish", node.publish, "--calendar", "always-open",
+                "--keys", str(self.keys_dir), *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -38,6 +38,13 @@ class ExchangeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     journal: Annotated[
         str, Meta(description="the engine's journal dir (default: <data dir>/journal)")
     ] = ""
+    keys: Annotated[
+        str,
+        Meta(
+            description="the engine's CURVE keys, shared by every service and cluster node "
+            "(default: keys/ in the engine's data dir, beside the journal)"
+        ),
+    ] = ""
     accounts_db: Annotated[
         str,
         Meta(
@@ -60,6 +67,10 @@ class ExchangeConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     @property
     def journal_dir(self) -> Path:
         return Path(self.journal) if self.journal else self.root / "journal"
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.keys) if self.keys else self.journal_dir.parent / "keys"
 
     @property
     def accounts_url(self) -> str:

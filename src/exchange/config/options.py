@@ -37,33 +37,36 @@ def _as(path: str, flag: str | None = None, help: str | None = None) -> Option:
 
 _DATA_DIR = _as("data_dir")
 _JOURNAL = _as("journal")
+_KEYS = _as("keys")
 _ENGINE = _as("engine.endpoint", "--engine", "the engine's requests")
 _FEED = _as("engine.publish", "--publish", "the engine's batch feed")
 
 COMMANDS: dict[str, list[Option]] = {
-    "engine": [_DATA_DIR, *_own("engine"), *_own("cluster")],
-    "standby": [_DATA_DIR, *_own("engine")],
+    "engine": [_DATA_DIR, _KEYS, *_own("engine"), *_own("cluster")],
+    "standby": [_DATA_DIR, _KEYS, *_own("engine")],
     "gateway": [
         _DATA_DIR,
         _JOURNAL,
+        _KEYS,
         _as("accounts_db"),
         _ENGINE,
         _FEED,
         _as("reporter.db_url", help="the reporter's database, for history"),
         *_own("gateway"),
     ],
-    "marketdata": [_DATA_DIR, _JOURNAL, _FEED, *_own("marketdata")],
-    "fix": [_DATA_DIR, _JOURNAL, _as("accounts_db"), _ENGINE, _FEED, *_own("fix")],
+    "marketdata": [_DATA_DIR, _JOURNAL, _KEYS, _FEED, *_own("marketdata")],
+    "fix": [_DATA_DIR, _JOURNAL, _KEYS, _as("accounts_db"), _ENGINE, _FEED, *_own("fix")],
     "reporter": [
         _DATA_DIR,
         _JOURNAL,
         _as("reporter.db_url", "--db-url"),
         *_own("reporter", but=("db_url",)),
     ],
-    "migrate": [_DATA_DIR, _as("accounts_db"), _as("fix.db_url"), _as("reporter.db_url")],
+    "migrate": [_DATA_DIR, _KEYS, _as("accounts_db"), _as("fix.db_url"), _as("reporter.db_url")],
     "reconcile": [_DATA_DIR, _as("reporter.db_url", "--db-url")],
     "run": [
         _DATA_DIR,
+        _KEYS,
         _as("gateway.port", help="the gateway's HTTP port"),
         _as("marketdata.port", "--marketdata-port", "the public page's port"),
         _as("fix.port", "--fix-port", "the FIX acceptor's port"),

@@ -32,6 +32,7 @@ import zmq
 import zmq.asyncio
 
 from exchange.core import Command
+from exchange.engine.curve import ClientKeys
 from exchange.engine.protocol import Reply, Request, reply_decoder, request_encoder
 from exchange.engine.queries import AccountQuery, AccountState, Query
 
@@ -78,6 +79,7 @@ class EngineClient:
         self,
         endpoint: str = "tcp://127.0.0.1:5555",
         *,
+        keys: ClientKeys,
         timeout: float = DEFAULT_TIMEOUT,
         deadline: float = DEFAULT_DEADLINE,
         max_in_flight: int = 10_000,
@@ -90,6 +92,7 @@ class EngineClient:
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RECONNECT_IVL, 50)
         self.socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
+        keys.apply(self.socket)  # CURVE: our role's key, and the engine's pinned (C1)
         addresses = split_endpoints(endpoint)
         self._cluster = len(addresses) > 1
         if self._cluster:  # queue nothing for a node that is not leading

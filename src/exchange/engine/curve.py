@@ -63,6 +63,8 @@ ALLOWED: Final[dict[str, frozenset[type]]] = {
     "feed": frozenset(),
 }
 """Commands each role may send; anything else (session commands above all) is refused."""
+QUERY_ROLES: Final = frozenset({"trading", "admin"})
+"""Roles that may ask for an account's balances."""
 
 
 class KeysMissingError(RuntimeError):
@@ -177,6 +179,12 @@ class CurveServer:
 
     def stop(self) -> None:
         self.authenticator.stop()
+
+
+def keys_for(journal: Path, keys_dir: Path | None) -> KeyDirectory:
+    """A service's key directory: the one configured, else the engine's data directory's
+    (the one its journal is in)."""
+    return KeyDirectory(keys_dir or journal.parent / "keys")
 
 
 def allowed(role: str | None, command: Command) -> bool:

@@ -23,6 +23,7 @@ import zmq
 import zmq.asyncio
 
 from exchange.engine.client import split_endpoints
+from exchange.engine.curve import ClientKeys
 from exchange.engine.protocol import TOPIC_BATCH
 from exchange.journal import JournalReader
 from exchange.sequencer import Batch, decode_batch, decode_span
@@ -38,6 +39,7 @@ class BatchFeed:
         publish: str,
         journal: Path,
         *,
+        keys: ClientKeys,
         next_seq: int = 1,
         idle_poll: float = 0.5,
         max_records: int = 1_000,
@@ -58,6 +60,7 @@ class BatchFeed:
         self._socket.setsockopt(zmq.RECONNECT_IVL, 50)
         self._socket.setsockopt(zmq.RECONNECT_IVL_MAX, 500)
         self._socket.setsockopt(zmq.SUBSCRIBE, TOPIC_BATCH)
+        keys.apply(self._socket)  # CURVE: only the engine's batches, only to known keys (C1)
         for address in split_endpoints(publish):
             self._socket.connect(address)
 

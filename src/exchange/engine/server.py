@@ -18,6 +18,7 @@ import zmq
 
 from exchange.calendar import TradingCalendar
 from exchange.core import Command
+from exchange.engine.curve import QUERY_ROLES, CurveServer, KeyDirectory, allowed
 from exchange.engine.journaled import JournaledCore, NotReplicatedError
 from exchange.engine.protocol import (
     TOPIC_BATCH,
@@ -51,6 +52,12 @@ class EngineConfig:
     """Commands between snapshots (written by a forked child)."""
     list_symbols: bool = True
     """On first start, list the shipped instruments (journaled like any command)."""
+    keys_dir: Path | None = None
+    """The CURVE keys (curve.py); default `<data dir>/keys`, made if missing."""
+
+    @property
+    def keys(self) -> KeyDirectory:
+        return KeyDirectory(self.keys_dir or self.data_dir / "keys")
 
 
 class RoleTakenError(RuntimeError):
@@ -78,12 +85,16 @@ class EngineServer:
             raise RoleTakenError(f"another engine holds the role in {config.data_dir}")
         self.engine = engine or JournaledCore(config.data_dir, durability=config.durability)
         self.context = zmq.Context()
+        # Only the exchange's own processes get through: CURVE with known client keys (C1).
+        self.curve = CurveServer(self.context, config.keys.ensure())
         self.router = self.context.socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
+        self.curve.apply(self.router)
         self.router.bind(config.endpoint)
         self.publisher = self.context.socket(zmq.PUB)
         self.publisher.setsockopt(zmq.LINGER, 0)
+        self.curve.apply(self.publisher)
         self.publisher.bind(config.publish)
         self.running = True
         self.leading = leading
@@ -194,19 +205,29 @@ class EngineServer:
                 continue
             while len(commands) < max_batch:
                 try:
-                    identity, frame = router.recv_multipart(zmq.NOBLOCK)
+                    identity_frame, frame = router.recv_multipart(zmq.NOBLOCK, copy=False)
                 except zmq.Again:
                     break
                 except ValueError:  # not two frames
                     continue
+                identity = identity_frame.bytes
                 try:
-                    request = request_decoder.decode(frame)
+                    request = request_decoder.decode(frame.buffer)
                 except msgspec.DecodeError as error:
-                    self._refuse(identity, frame, f"malformed request: {error}")
+                    self._refuse(identity, frame.bytes, f"malformed request: {error}")
                     continue
                 command = request.command
+                role = frame.get("User-Id")  # the role of the CURVE key it came with
                 if type(command) is AccountQuery:
-                    router.send_multipart([identity, self._query(request.request_id, command)])
+                    if role in QUERY_ROLES:
+                        answer = self._query(request.request_id, command)
+                        router.send_multipart([identity, answer])
+                    else:
+                        self._refuse(identity, frame.bytes, f"not allowed for role {role}")
+                    continue
+                if not allowed(role, command):  # type: ignore[arg-type]
+                    name = type(command).__name__
+                    self._refuse(identity, frame.bytes, f"{name} not allowed for role {role}")
                     continue
                 commands.append(command)  # type: ignore[arg-type]
                 senders.append((identity, request.request_id, clock()))
@@ -222,6 +243,7 @@ class EngineServer:
         self.engine.close()
         self.router.close()
         self.publisher.close()
+        self.curve.stop()
         self.context.term()
         self.role.release()
 

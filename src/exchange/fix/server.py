@@ -26,6 +26,7 @@ from exchange.accounts.store import AccountStore, Credential
 from exchange.core import RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.client import EngineClient, EngineUnavailableError
+from exchange.engine.curve import keys_for
 from exchange.engine.feed import BatchFeed, FeedTask
 from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
@@ -65,6 +66,9 @@ class FixConfig:
     store_url: str
     pepper_file: Path | None = None
     """The credential hashes' key, the gateway's (default: as AccountStore finds it)."""
+    keys_dir: Path | None = None
+    """The engine's CURVE keys (default: `keys/` beside the journal): the trading key for
+    orders and cancels, the feed key for the batches."""
     host: str = "127.0.0.1"
     port: int = 9878
     our_id: str = "EXCHANGE"
@@ -169,10 +173,10 @@ class FixGateway:
         self.store = SessionStore(config.store_url)
         self.view = ExchangeView()
         self.fanout = ReportFanout(self.view, queue_capacity=config.report_queue)
-        self.following = FeedTask(
-            BatchFeed(config.engine_publish, config.journal), self._apply, "the FIX gateway"
-        )
-        self.engine = EngineClient(config.engine_endpoint)
+        keys = keys_for(config.journal, config.keys_dir)
+        feed = BatchFeed(config.engine_publish, config.journal, keys=keys.client("feed"))
+        self.following = FeedTask(feed, self._apply, "the FIX gateway")
+        self.engine = EngineClient(config.engine_endpoint, keys=keys.client("trading"))
         self.live: dict[str, Connection] = {}
         self.revoked: frozenset[str] = self.accounts.revoked_ids()
         self.subscribed: dict[Subscriber, Connection] = {}

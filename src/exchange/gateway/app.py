@@ -15,6 +15,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from exchange.engine.client import EngineClient
+from exchange.engine.curve import keys_for
 from exchange.engine.feed import BatchFeed
 from exchange.gateway import routes_accounts as accounts
 from exchange.gateway import routes_admin as admin
@@ -71,12 +72,17 @@ def create_app(config: GatewayConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise_open_files_limit()
-        gateway.client = EngineClient(
-            config.engine_endpoint,
-            timeout=config.engine_timeout,
-            deadline=config.engine_deadline,
+        keys = keys_for(config.journal, config.keys_dir)
+        gateway.client, gateway.admin_client = (
+            EngineClient(
+                config.engine_endpoint,
+                keys=keys.client(role),
+                timeout=config.engine_timeout,
+                deadline=config.engine_deadline,
+            )
+            for role in ("trading", "admin")
         )
-        feed = BatchFeed(config.engine_publish, config.journal)
+        feed = BatchFeed(config.engine_publish, config.journal, keys=keys.client("feed"))
         follower = Follower(feed, ExchangeView(), queue_capacity=config.limits.stream_queue)
         revocations = asyncio.ensure_future(gateway.watch_revocations())
         try:
@@ -89,7 +95,8 @@ def create_app(config: GatewayConfig) -> Starlette:
             gateway.follower = None
             await follower.close()
             await gateway.client.close()
-            gateway.client = None
+            await gateway.admin_client.close()
+            gateway.client = gateway.admin_client = None
 
     app = Starlette(
         routes=ROUTES,

@@ -87,6 +87,9 @@ class GatewayConfig:
     engine_timeout: float = 0.5
     engine_deadline: float = 10.0
     read_your_writes_timeout: float = 2.0
+    keys_dir: Path | None = None
+    """The engine's CURVE keys (default: `keys/` beside the journal); the gateway uses the
+    trading key for trading and the admin key only on admin paths."""
 
     @property
     def max_body_bytes(self) -> int:
@@ -118,6 +121,9 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.reports = History(config.report_db_url) if config.report_db_url else None
         self.client: EngineClient | None = None
+        """The trading path's engine client (the `trading` key: orders, cancels, queries)."""
+        self.admin_client: EngineClient | None = None
+        """The admin paths' (the `admin` key: accounts, deposits, withdrawals, statuses)."""
         self.follower: Follower | None = None
         self.high_water: dict[int, int] = {}
         """Per account, the event seq after the last reply this gateway got for it."""
@@ -138,6 +144,12 @@ class Gateway:
         return self.client
 
     @property
+    def admin_engine(self) -> EngineClient:
+        if self.admin_client is None:
+            raise ApiError(503, "the engine client is not running", headers={"Retry-After": "1"})
+        return self.admin_client
+
+    @property
     def follow(self) -> Follower:
         if self.follower is None:
             raise ApiError(503, "the order view is not running", headers={"Retry-After": "1"})
@@ -147,9 +159,10 @@ class Gateway:
     def view(self) -> ExchangeView:
         return self.follow.view
 
-    async def submit(self, command: Command, account: int = 0) -> Reply:
-        """Send a command; 503 with Retry-After if the engine is saturated or away."""
-        engine = self.engine
+    async def submit(self, command: Command, account: int = 0, *, admin: bool = False) -> Reply:
+        """Send a command (`admin`: with the admin key, from an admin path only); 503 with
+        Retry-After if the engine is saturated or away."""
+        engine = self.engine if not admin else self.admin_engine
         started = time.perf_counter()
         try:
             reply = await engine.submit(command)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from exchange.config import ExchangeConfig, argv, secret_env
 from exchange.config.model import updated
+from exchange.engine.curve import KeyDirectory
 from exchange.engine.ports import free_ports
 from exchange.launch.probes import Probe, engine_answers, http_ready, listening
 from exchange.launch.process import Service, ServiceFailedError, child_environment
@@ -24,7 +25,8 @@ def _local(host: str) -> str:
 def probe(kind: str, config: ExchangeConfig) -> Probe | None:
     """What says `kind` serves: the engine answers, HTTP /readyz is 200, FIX accepts."""
     if kind == "engine" and not config.cluster.etcd:
-        return engine_answers(config.engine.endpoint)
+        keys = KeyDirectory(config.keys_dir).ensure()  # made here if the engine is not up yet
+        return engine_answers(config.engine.endpoint, keys.client("trading"))
     if kind == "gateway":
         settings = config.gateway
         return http_ready(f"http://{_local(settings.host)}:{settings.port}/readyz")

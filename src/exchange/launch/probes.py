@@ -10,8 +10,12 @@ import signal
 import socket
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from exchange.engine.curve import ClientKeys
 
 Probe = Callable[[], bool]
 
@@ -37,7 +41,7 @@ def listening(host: str, port: int) -> Probe:
     return probe
 
 
-def engine_answers(endpoint: str) -> Probe:
+def engine_answers(endpoint: str, keys: "ClientKeys") -> Probe:
     """The engine answers an account query (account 0: none) between its batches."""
     import zmq
 
@@ -49,6 +53,7 @@ def engine_answers(endpoint: str) -> Probe:
         dealer = context.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
         try:
+            keys.apply(dealer)
             dealer.connect(endpoint)
             dealer.send(request_encoder.encode(Request(1, AccountQuery(0))))
             if not dealer.poll(1000):

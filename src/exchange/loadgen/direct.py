@@ -18,6 +18,7 @@ from pathlib import Path
 from exchange.accounts import store as account_store
 from exchange.core import Deposit, OpenAccount
 from exchange.engine.client import EngineClient
+from exchange.engine.curve import KeyDirectory
 from exchange.loadgen.plan import Symbol
 from exchange.loadgen.users import User, funding_of
 
@@ -30,7 +31,8 @@ class DirectOpener:
 
     def __init__(self, data_dir: Path, engine_endpoint: str, symbols: Sequence[Symbol]) -> None:
         self.store = account_store.AccountStore(f"sqlite:///{data_dir / 'accounts.db'}")
-        self.engine = EngineClient(engine_endpoint, timeout=2.0, deadline=30.0)
+        keys = KeyDirectory(data_dir / "keys").client("admin")  # it opens and funds accounts
+        self.engine = EngineClient(engine_endpoint, keys=keys, timeout=2.0, deadline=30.0)
         self.symbols = symbols
 
     async def __call__(self, index: int, maker: bool) -> User:

@@ -27,6 +27,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from exchange.engine.curve import keys_for
 from exchange.engine.feed import BatchFeed
 from exchange.heap import settle
 from exchange.marketdata import render
@@ -72,6 +73,8 @@ class MarketDataConfig:
     """Seconds from accept (or a request's first byte) to its complete headers."""
     blocklist: Path | None = None
     allowlist: Path | None = None
+    keys_dir: Path | None = None
+    """The engine's CURVE keys (default: `keys/` beside the journal); the feed key."""
 
 
 class MarketData:
@@ -323,7 +326,8 @@ def create_app(config: MarketDataConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise_open_files_limit()
-        hub = Hub(BatchFeed(config.publish, config.journal), md.books,
+        feed_keys = keys_for(config.journal, config.keys_dir).client("feed")
+        hub = Hub(BatchFeed(config.publish, config.journal, keys=feed_keys), md.books,
                   queue_capacity=config.subscriber_queue)  # fmt: skip
         try:
             await hub.start()
