@@ -181,3 +181,34 @@ def test_c1_impostor_engine_gets_nothing(tmp_path: Path, engine: EngineProcess) 
         finally:
             impostor.close()
             context.term()
+
+
+def test_a_list_of_requests_is_answered_in_lists_each_checked_for_its_role(
+    engine: EngineProcess,
+) -> None:
+    """The batched wire: one message of mixed requests from a trading key; the order runs,
+    the deposit is refused alone, the query is answered; every answer comes in a list."""
+    from exchange.engine.protocol import is_list, replies_decoder, requests_encoder
+
+    order = NewOrder(account=ACCOUNT, client_order_id="list-1", symbol="FOOLAD", side=Side.BUY,
+                     order_type=OrderType.LIMIT, time_in_force=TimeInForce.GTC, price=5_000,
+                     quantity=100)  # fmt: skip
+    requests = [Request(1, order), Request(2, _deposit("list")), Request(3, AccountQuery(ACCOUNT))]
+    context = zmq.Context()
+    dealer = context.socket(zmq.DEALER)
+    dealer.setsockopt(zmq.LINGER, 0)
+    engine.keys("trading").apply(dealer)
+    dealer.connect(engine.endpoint)
+    replies: dict[int, Reply] = {}
+    try:
+        dealer.send(requests_encoder.encode(requests))
+        while len(replies) < 3 and dealer.poll(5_000):
+            frame = dealer.recv()
+            assert is_list(frame)
+            replies.update((r.request_id, r) for r in replies_decoder.decode(frame))
+    finally:
+        dealer.close()
+        context.term()
+    assert replies[1].seq > 0 and not replies[1].error
+    assert replies[2].seq == 0 and "not allowed" in replies[2].error
+    assert replies[3].state is not None and replies[3].state.account == ACCOUNT

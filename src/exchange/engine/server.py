@@ -23,8 +23,11 @@ from exchange.engine.journaled import JournaledCore, NotReplicatedError
 from exchange.engine.protocol import (
     TOPIC_BATCH,
     Reply,
+    is_list,
+    pack_list,
     reply_encoder,
     request_decoder,
+    requests_decoder,
 )
 from exchange.engine.queries import AccountQuery, answer
 from exchange.engine.role import RoleLock
@@ -36,8 +39,9 @@ from exchange.refdata import load_instruments
 
 log = logging.getLogger(__name__)
 
-Sender = tuple[bytes, int, int]
-"""Who sent a command: ROUTER identity, request id, when it was read (perf_counter_ns)."""
+Sender = tuple[bytes, int, int, bool]
+"""Who sent a command: ROUTER identity, request id, when it was read (perf_counter_ns), and
+whether it came in a list (then its reply goes in a list, with that client's others)."""
 
 
 @dataclass
@@ -58,6 +62,11 @@ class EngineConfig:
     @property
     def keys(self) -> KeyDirectory:
         return KeyDirectory(self.keys_dir or self.data_dir / "keys")
+
+
+def _refusal(request_id: int, error: str) -> bytes:
+    """The reply to a request refused before sequencing: `seq` 0, no events, the reason."""
+    return reply_encoder.encode(Reply(request_id, 0, 0, [], error=error[:200]))
 
 
 class RoleTakenError(RuntimeError):
@@ -127,23 +136,34 @@ class EngineServer:
         refused = self.engine.refused
         event_seq = batch.first_event_seq
         send = self.router.send_multipart
+        encode = reply_encoder.encode
+        lists: dict[bytes, list[bytes]] = {}
+        """Per client that sent lists, its replies from this batch: sent as one message."""
         position = 0
         for index in range(len(commands)):
             sender = senders[index] if index < len(senders) else None
             if index in refused:  # never sequenced: answered like a malformed request
                 if sender is not None:
-                    reply = Reply(sender[1], 0, 0, [], error=refused[index])
-                    send([sender[0], reply_encoder.encode(reply)])
+                    answer = encode(Reply(sender[1], 0, 0, [], error=refused[index]))
+                    if sender[3]:
+                        lists.setdefault(sender[0], []).append(answer)
+                    else:
+                        send([sender[0], answer])
                 continue
             events = batch.events[position]
             if sender is not None:
-                identity, request_id, received = sender
+                identity, request_id, received, in_list = sender
                 stages = (started - received, match, replicate, journal)
                 seq = batch.first_seq + position
-                reply = Reply(request_id, seq, event_seq, events, stages=stages)
-                send([identity, reply_encoder.encode(reply)], copy=False)
+                answer = encode(Reply(request_id, seq, event_seq, events, stages=stages))
+                if in_list:
+                    lists.setdefault(identity, []).append(answer)
+                else:
+                    send([identity, answer], copy=False)
             event_seq += len(events)
             position += 1
+        for identity, answers in lists.items():
+            send([identity, pack_list(answers)], copy=False)
         if not batch.commands:
             return
         self.publisher.send_multipart([TOPIC_BATCH, payload], copy=False)
@@ -211,26 +231,40 @@ class EngineServer:
                 except ValueError:  # not two frames
                     continue
                 identity = identity_frame.bytes
+                buffer = frame.buffer
+                in_list = is_list(buffer)
                 try:
-                    request = request_decoder.decode(frame.buffer)
+                    requests = (
+                        requests_decoder.decode(buffer)
+                        if in_list
+                        else [request_decoder.decode(buffer)]
+                    )
                 except msgspec.DecodeError as error:
                     self._refuse(identity, frame.bytes, f"malformed request: {error}")
                     continue
-                command = request.command
                 role = frame.get("User-Id")  # the role of the CURVE key it came with
-                if type(command) is AccountQuery:
-                    if role in QUERY_ROLES:
-                        answer = self._query(request.request_id, command)
-                        router.send_multipart([identity, answer])
+                received = clock()
+                at_once: list[bytes] = []
+                """Answers that need no batch (queries, refusals), sent with this message's."""
+                for request in requests:
+                    command = request.command
+                    request_id = request.request_id
+                    if type(command) is AccountQuery:
+                        if role in QUERY_ROLES:
+                            at_once.append(self._query(request_id, command))
+                        else:
+                            at_once.append(_refusal(request_id, f"not allowed for role {role}"))
+                    elif not allowed(role, command):  # type: ignore[arg-type]
+                        name = type(command).__name__
+                        at_once.append(_refusal(request_id, f"{name} not allowed for role {role}"))
                     else:
-                        self._refuse(identity, frame.bytes, f"not allowed for role {role}")
-                    continue
-                if not allowed(role, command):  # type: ignore[arg-type]
-                    name = type(command).__name__
-                    self._refuse(identity, frame.bytes, f"{name} not allowed for role {role}")
-                    continue
-                commands.append(command)  # type: ignore[arg-type]
-                senders.append((identity, request.request_id, clock()))
+                        commands.append(command)  # type: ignore[arg-type]
+                        senders.append((identity, request_id, received, in_list))
+                if at_once:
+                    if in_list:
+                        router.send_multipart([identity, pack_list(at_once)])
+                    else:
+                        router.send_multipart([identity, at_once[0]])
             if not commands:
                 continue
             if self.leading is not None and not self.leading():
