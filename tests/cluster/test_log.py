@@ -9,8 +9,7 @@ import pytest
 from exchange.cluster.etcd import Etcd
 from exchange.cluster.lease import LeaderInfo, LeaderLease
 from exchange.cluster.log import FencedError, ReplicatedLog
-
-PREFIX = b"/t/"
+from tests.cluster.conftest import PREFIX
 
 
 def lease(etcd: Etcd, node: str) -> LeaderLease:

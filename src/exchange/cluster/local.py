@@ -3,6 +3,11 @@
 For tests, benchmarks and trying the cluster out: each engine node has its
 own data directory and ports, standing in for a machine, and can be killed
 (SIGKILL), paused (SIGSTOP/SIGCONT) and restarted on its own.
+
+Secure by default, as a deployment should be (review C2): etcd with client
+and peer TLS and RBAC (`LocalEtcd`), each node with its own client
+certificate, etcd user and password file. `secure=False` runs plain etcd
+(the benchmark's baseline).
 """
 
 import os
@@ -44,11 +49,16 @@ class LocalCluster:
     nodes_count: int = 3
     prefix: str = "/exchange/"
     extra_args: list[str] = field(default_factory=list)
+    secure: bool = True
+    """etcd with TLS and RBAC, each node with its own certificate and etcd user."""
     etcd: LocalEtcd = field(init=False)
     nodes: list[EngineNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.etcd = LocalEtcd(self.root / "etcd")
+        names = [f"node{index}" for index in range(self.nodes_count)]
+        self.etcd = LocalEtcd(
+            self.root / "etcd", secure=self.secure, prefix=self.prefix.encode(), users=names
+        )
         ports = free_ports(2 * self.nodes_count)
         for index in range(self.nodes_count):
             self.nodes.append(
@@ -70,6 +80,20 @@ class LocalCluster:
         """Every node's batch feed, comma-separated: what gateways take as `--publish`."""
         return ",".join(node.publish for node in self.nodes)
 
+    def etcd_args(self, node: EngineNode) -> list[str]:
+        """The node's `exchange engine` options for etcd."""
+        args: list[str] = []
+        if self.secure:
+            etcd, user = self.etcd, node.name
+            args += [
+                f"--etcd-ca={etcd.ca_file}",
+                f"--etcd-cert={etcd.cert_file(user)}",
+                f"--etcd-key={etcd.key_file(user)}",
+                f"--etcd-user={user}",
+                f"--etcd-password-file={etcd.password_file(user)}",
+            ]
+        return args
+
     def start_node(self, node: EngineNode) -> None:
         log = open(self.root / f"{node.name}.log", "ab")  # noqa: SIM115 - owned by the process
         node.process = subprocess.Popen(
@@ -77,7 +101,8 @@ class LocalCluster:
                 sys.executable, "-m", "exchange", "engine",
                 "--cluster", self.etcd.endpoints, "--node", node.name, "--prefix", self.prefix,
                 "--data-dir", str(node.data_dir), "--endpoint", node.endpoint,
-                "--publish", node.publish, "--calendar", "always-open", *self.extra_args,
+                "--publish", node.publish, "--calendar", "always-open", *self.etcd_args(node),
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -91,8 +116,9 @@ class LocalCluster:
             self.start_node(node)
         return self
 
-    def client(self) -> Etcd:
-        return Etcd(self.etcd.endpoints)
+    def client(self, user: str = "root") -> Etcd:
+        """An etcd client (root: may read and write anything)."""
+        return self.etcd.client(user)
 
     def leader(self, timeout: float = 30.0) -> EngineNode:
         """The node holding the leader key (waits for one)."""

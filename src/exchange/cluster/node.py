@@ -11,14 +11,17 @@ batches) and follows again.
 """
 
 import logging
+import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
-from exchange.cluster.etcd import Etcd, EtcdError
+from exchange.accounts.keyfile import read_key
+from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdTls
 from exchange.cluster.follower import Follower
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
 from exchange.cluster.log import FencedError, ReplicatedLog
@@ -44,13 +47,45 @@ class ClusterConfig:
     """Commands kept behind the slowest node anyway (a short tail to inspect and audit)."""
     append_deadline: float = 3.0
     """How long one append is retried through etcd trouble before the leader steps down."""
+    etcd_ca: Path | None = None
+    """CA that signed the etcd members' client-port certificates: TLS with it."""
+    etcd_cert: Path | None = None
+    """This node's client certificate for etcd (`--client-cert-auth`)."""
+    etcd_key: Path | None = None
+    """Its private key (a file only this user can read)."""
+    etcd_user: str | None = None
+    """The etcd user this node logs in as (its role: read-write under `prefix` only)."""
+    etcd_password_file: Path | None = None
+    """The user's password (0600); without it, $EXCHANGE_ETCD_PASSWORD. Never on a command line."""
+
+    def etcd_client(self) -> Etcd:
+        tls = None
+        https = any(url.strip().startswith("https://") for url in self.etcd.split(","))
+        if self.etcd_ca or self.etcd_cert or https:
+            tls = EtcdTls.from_files(self.etcd_ca, self.etcd_cert, self.etcd_key)
+        login = None
+        if self.etcd_user:
+            if self.etcd_password_file is not None:
+                password = read_key(self.etcd_password_file, 1).decode().rstrip("\n")
+            elif "EXCHANGE_ETCD_PASSWORD" in os.environ:
+                password = os.environ["EXCHANGE_ETCD_PASSWORD"]
+            else:
+                raise ValueError(
+                    f"etcd user {self.etcd_user!r} needs a password: --etcd-password-file "
+                    "or $EXCHANGE_ETCD_PASSWORD"
+                )
+            login = EtcdLogin(self.etcd_user, password)
+        if tls is None or login is None:
+            missing = "TLS" if tls is None else "a login"
+            log.warning("etcd without %s: its network must be trusted (review C2)", missing)
+        return Etcd(self.etcd, tls=tls, login=login)
 
 
 class Node:
     def __init__(self, engine: EngineConfig, cluster: ClusterConfig) -> None:
         self.engine_config = engine
         self.config = cluster
-        self.etcd = Etcd(cluster.etcd)
+        self.etcd = cluster.etcd_client()
         self.log = ReplicatedLog(self.etcd, cluster.prefix)
         info = LeaderInfo(cluster.node, engine.endpoint, engine.publish)
         self.lease = LeaderLease(self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl)
@@ -222,7 +257,11 @@ def _describe(error: Exception) -> str:
 
 
 def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
-    node = Node(engine, cluster)
+    try:
+        node = Node(engine, cluster)
+    except (ValueError, OSError) as error:  # a missing or unsafe password or certificate
+        log.error("cannot start node %s: %s", cluster.node, error)
+        return 2
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         node.stop()
