@@ -156,6 +156,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
             etcd_key=args.etcd_key,
             etcd_user=args.etcd_user,
             etcd_password_file=args.etcd_password_file,
+            log_key=args.log_key,
         )
         return run_node(_engine_config(args), cluster)
     return run_engine(_engine_config(args))
@@ -416,13 +417,16 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--node", help="this node's name in the cluster")
     engine.add_argument("--prefix", default="/exchange/", help="the cluster's etcd key prefix")
     engine.add_argument("--lease-ttl", type=int, default=1, help="leader lease, seconds")
-    # etcd TLS and login (review C2; README "Security")
+    # etcd TLS and login, and the log's signing key (review C2; README "Security")
     engine.add_argument("--etcd-ca", type=Path, help="CA of the etcd members' certificates")
     engine.add_argument("--etcd-cert", type=Path, help="this node's etcd client certificate")
     engine.add_argument("--etcd-key", type=Path, help="its private key (mode 0600)")
     engine.add_argument("--etcd-user", help="etcd user (RBAC: read-write under --prefix only)")
     engine.add_argument(
         "--etcd-password-file", type=Path, help="its password, mode 0600 ($EXCHANGE_ETCD_PASSWORD)"
+    )
+    engine.add_argument(
+        "--log-key", type=Path, help="32-byte log signing key, mode 0600, the same on every node"
     )
 
     gateway = sub.add_parser("gateway", help=cmd_gateway.__doc__)

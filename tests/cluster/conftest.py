@@ -28,6 +28,7 @@ def require_etcd() -> None:
 
 
 PREFIX = b"/t/"
+LOG_KEY = bytes(range(32))
 
 
 def wait_writable(etcd: Etcd, timeout: float = 30.0, key: bytes = b"/probe") -> None:

@@ -113,7 +113,9 @@ def test_a_paused_leader_gets_nothing_acknowledged_or_appended_after_resuming(
     load, stale_coids = asyncio.run(scenario())
     converge(cluster)
     etcd = cluster.client()
-    entries = ReplicatedLog(etcd, cluster.prefix.encode()).read(1, limit=100_000)
+    entries = ReplicatedLog(etcd, cluster.prefix.encode(), key=cluster.log_key).read(
+        1, limit=100_000
+    )
     etcd.close()
     epochs = [entry.epoch for entry in entries]
     assert epochs == sorted(epochs)  # nothing of the old epoch after the new one began

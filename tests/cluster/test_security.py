@@ -2,20 +2,30 @@
 
 The members run with client and peer TLS and client certificates required
 (`LocalEtcd`), RBAC on (root, and node users that may read and write under
-the test prefix only).
+the test prefix only), and the log's entries carry an HMAC that followers
+check before they journal anything.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
 import pytest
 
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
+from exchange.cluster.follower import Follower, ForgedEntryError
+from exchange.cluster.lease import LeaderInfo, LeaderLease
 from exchange.cluster.local_etcd import LocalEtcd
-from tests.cluster.conftest import PREFIX, wait_writable
+from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
+from exchange.core import Deposit, OpenAccount
+from exchange.engine.ports import free_ports
+from exchange.engine.server import EngineConfig
+from exchange.journal import JournalReader
+from exchange.sequencer import Batch, encode_batch
+from tests.cluster.conftest import LOG_KEY, PREFIX, wait_writable
 
 OTHER_KEY = bytes(range(100, 132))
 
@@ -108,3 +118,63 @@ def test_c2_a_client_logs_in_again_when_its_token_expires(tmp_path: Path) -> Non
             assert node._token is not None and node._token != first
         finally:
             node.close()
+
+
+@pytest.fixture
+def follower(tmp_path: Path, etcd: Etcd) -> Iterator[Follower]:
+    (publish,) = free_ports(1)
+    config = EngineConfig(tmp_path / "node", publish=f"tcp://127.0.0.1:{publish}")
+    following = Follower(config, ReplicatedLog(etcd, PREFIX, key=LOG_KEY))
+    yield following
+    following.close()
+
+
+def batch(first_seq: int, reference: str) -> bytes:
+    """A well-formed journal record: it matches its key, seq and count, as the checks before C2."""
+    commands = [OpenAccount(7), Deposit(7, "IRR", 10**12, reference)]
+    return encode_batch(Batch(first_seq, time.time_ns(), 1, commands, [[], []]))
+
+
+@pytest.mark.parametrize("mac", ["missing", "another key's", "another batch's"])
+def test_c2_forged_log_entry_is_not_applied(
+    etcd_cluster: LocalEtcd, follower: Follower, mac: str
+) -> None:
+    forged_payload = batch(1, "forged")
+    forged_mac = {
+        "missing": b"",
+        "another key's": sign(OTHER_KEY, 1, 1, 2, forged_payload),
+        "another batch's": sign(LOG_KEY, 1, 1, 2, batch(1, "genuine")),
+    }[mac]
+    key = PREFIX + b"log/%020d" % 1
+    root = etcd_cluster.client("root")  # whoever can write to etcd, but has not the log key
+    try:
+        root.put(key, encode(Entry(1, 1, 2, forged_payload, forged_mac)))
+        with pytest.raises(ForgedEntryError):
+            follower.poll(complete=True)
+        assert follower.next_seq == 1  # not applied
+        assert list(JournalReader(follower.data.journal).read_all()) == []  # not journaled
+        assert follower.state.core.accounts == {}
+        # The same batch signed with the cluster's key goes through: only the MAC was wrong.
+        genuine = Entry(1, 1, 2, forged_payload, sign(LOG_KEY, 1, 1, 2, forged_payload))
+        root.put(key, encode(genuine))
+        assert follower.poll(complete=True) == 1
+        assert [r.payload for r in JournalReader(follower.data.journal).read_all()] == [
+            forged_payload
+        ]
+    finally:
+        root.close()
+
+
+def test_c2_a_signed_append_verifies_and_a_changed_byte_does_not(etcd: Etcd) -> None:
+    log = ReplicatedLog(etcd, PREFIX, key=LOG_KEY)
+    leader = LeaderLease(etcd, PREFIX + b"leader", LeaderInfo("a", "tcp://e", "tcp://p"), ttl=1)
+    won = leader.campaign()
+    assert won is not None
+    payload = batch(1, "x")
+    log.append(won.epoch, 1, 2, payload)
+    (entry,) = log.read(1)
+    assert len(entry.mac) == 32  # HMAC-SHA256
+    assert entry.mac == sign(LOG_KEY, won.epoch, 1, 2, payload)
+    assert entry.mac != sign(LOG_KEY, won.epoch + 1, 1, 2, payload)  # the epoch is covered
+    assert entry.mac != sign(LOG_KEY, won.epoch, 1, 1, payload)  # and the count
+    leader.resign()

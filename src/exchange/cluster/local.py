@@ -6,8 +6,9 @@ own data directory and ports, standing in for a machine, and can be killed
 
 Secure by default, as a deployment should be (review C2): etcd with client
 and peer TLS and RBAC (`LocalEtcd`), each node with its own client
-certificate, etcd user and password file. `secure=False` runs plain etcd
-(the benchmark's baseline).
+certificate, etcd user and password file, and one log key shared by the
+nodes. `secure=False` runs plain etcd (the benchmark's baseline); the log
+is signed either way.
 """
 
 import os
@@ -20,9 +21,11 @@ from pathlib import Path
 
 import msgspec
 
+from exchange.accounts.keyfile import load_or_create_key
 from exchange.cluster.etcd import Etcd
 from exchange.cluster.lease import LeaderInfo
 from exchange.cluster.local_etcd import LocalEtcd
+from exchange.cluster.log import KEY_BYTES
 from exchange.engine.ports import free_ports
 
 
@@ -59,6 +62,7 @@ class LocalCluster:
         self.etcd = LocalEtcd(
             self.root / "etcd", secure=self.secure, prefix=self.prefix.encode(), users=names
         )
+        self.log_key_file = self.root / "log.key"
         ports = free_ports(2 * self.nodes_count)
         for index in range(self.nodes_count):
             self.nodes.append(
@@ -80,9 +84,13 @@ class LocalCluster:
         """Every node's batch feed, comma-separated: what gateways take as `--publish`."""
         return ",".join(node.publish for node in self.nodes)
 
+    @property
+    def log_key(self) -> bytes:
+        return load_or_create_key(self.log_key_file, KEY_BYTES)
+
     def etcd_args(self, node: EngineNode) -> list[str]:
-        """The node's `exchange engine` options for etcd."""
-        args: list[str] = []
+        """The node's `exchange engine` options for etcd and the log key."""
+        args = ["--log-key", str(self.log_key_file)]
         if self.secure:
             etcd, user = self.etcd, node.name
             args += [
@@ -111,6 +119,8 @@ class LocalCluster:
         log.close()
 
     def start(self) -> "LocalCluster":
+        self.root.mkdir(parents=True, exist_ok=True)
+        load_or_create_key(self.log_key_file, KEY_BYTES)
         self.etcd.start()
         for node in self.nodes:
             self.start_node(node)

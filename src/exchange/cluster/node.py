@@ -8,6 +8,11 @@ the log, fenced by its epoch, before it is journaled and answered. When
 its lease is lost or an append is refused, it stops answering at once,
 rebuilds its state from its own journal (which holds only committed
 batches) and follows again.
+
+A log entry that is not signed with the cluster's log key is never applied:
+the node logs it, stays where it is and never campaigns while the log
+holds it (an operator deletes it as etcd's root), so a forged entry can
+stop the cluster but never enter a journal.
 """
 
 import logging
@@ -22,9 +27,9 @@ from types import FrameType
 
 from exchange.accounts.keyfile import read_key
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdTls
-from exchange.cluster.follower import Follower
+from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
-from exchange.cluster.log import FencedError, ReplicatedLog
+from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
 from exchange.engine.journaled import JournaledCore, Replicate
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, EngineServer
@@ -57,6 +62,8 @@ class ClusterConfig:
     """The etcd user this node logs in as (its role: read-write under `prefix` only)."""
     etcd_password_file: Path | None = None
     """The user's password (0600); without it, $EXCHANGE_ETCD_PASSWORD. Never on a command line."""
+    log_key: Path | None = None
+    """The 32-byte key that signs the log's entries: the same file on every node. Required."""
 
     def etcd_client(self) -> Etcd:
         tls = None
@@ -80,13 +87,21 @@ class ClusterConfig:
             log.warning("etcd without %s: its network must be trusted (review C2)", missing)
         return Etcd(self.etcd, tls=tls, login=login)
 
+    def signing_key(self) -> bytes:
+        if self.log_key is None:
+            raise ValueError(
+                "a cluster needs --log-key: a 32-byte key file (mode 0600), the same on every node"
+            )
+        return read_key(self.log_key, KEY_BYTES)
+
 
 class Node:
     def __init__(self, engine: EngineConfig, cluster: ClusterConfig) -> None:
         self.engine_config = engine
         self.config = cluster
+        key = cluster.signing_key()
         self.etcd = cluster.etcd_client()
-        self.log = ReplicatedLog(self.etcd, cluster.prefix)
+        self.log = ReplicatedLog(self.etcd, cluster.prefix, key=key)
         info = LeaderInfo(cluster.node, engine.endpoint, engine.publish)
         self.lease = LeaderLease(self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl)
         self.role = RoleLock(engine.data_dir)
@@ -115,10 +130,11 @@ class Node:
                 try:
                     while follower.poll(complete=True):
                         pass  # everything the old leader got committed
-                except EtcdError as error:  # not sure to have it all: let another node lead
+                except (EtcdError, ForgedEntryError) as error:  # not all of it: do not lead
                     log.warning("catch-up failed, resigning: %s", _describe(error))
                     follower.close()
                     self.lease.resign()
+                    time.sleep(1.0 if isinstance(error, ForgedEntryError) else 0)
                     continue
                 state = follower.state
                 follower.close()
@@ -165,6 +181,9 @@ class Node:
             except EtcdError as error:
                 log.warning("etcd: %s", _describe(error))
                 time.sleep(0.1)
+                continue
+            except ForgedEntryError:  # logged; wait for an operator, never campaign meanwhile
+                time.sleep(1.0)
                 continue
             time.sleep(0.005)
         return None
@@ -259,7 +278,7 @@ def _describe(error: Exception) -> str:
 def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
     try:
         node = Node(engine, cluster)
-    except (ValueError, OSError) as error:  # a missing or unsafe password or certificate
+    except (ValueError, OSError) as error:  # a missing or unsafe key, password or certificate
         log.error("cannot start node %s: %s", cluster.node, error)
         return 2
 
