@@ -3,7 +3,7 @@
 The members run with client and peer TLS and client certificates required
 (`LocalEtcd`), RBAC on (root, and node users that may read and write under
 the test prefix only), and the log's entries carry an HMAC that followers
-check before they journal anything.
+check before they journal anything; the leader key's value is signed too.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
+import msgspec
 import pytest
 
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
 from exchange.cluster.follower import Follower, ForgedEntryError
-from exchange.cluster.lease import LeaderInfo, LeaderLease
+from exchange.cluster.lease import LeaderInfo, LeaderLease, decode_info
+from exchange.cluster.local import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
 from exchange.core import Deposit, OpenAccount
@@ -25,7 +27,7 @@ from exchange.engine.ports import free_ports
 from exchange.engine.server import EngineConfig
 from exchange.journal import JournalReader
 from exchange.sequencer import Batch, encode_batch
-from tests.cluster.conftest import LOG_KEY, PREFIX, wait_writable
+from tests.cluster.conftest import LOG_KEY, PREFIX, require_etcd, wait_writable
 
 OTHER_KEY = bytes(range(100, 132))
 
@@ -178,3 +180,30 @@ def test_c2_a_signed_append_verifies_and_a_changed_byte_does_not(etcd: Etcd) -> 
     assert entry.mac != sign(LOG_KEY, won.epoch + 1, 1, 2, payload)  # the epoch is covered
     assert entry.mac != sign(LOG_KEY, won.epoch, 1, 1, payload)  # and the count
     leader.resign()
+
+
+def test_c2_a_forged_leader_key_is_deleted_and_a_node_leads(tmp_path: Path) -> None:
+    """A value without the cluster's MAC squats the leader key: the nodes delete it and lead."""
+    require_etcd()
+    cluster = LocalCluster(tmp_path)
+    cluster.root.mkdir(parents=True, exist_ok=True)
+    cluster.etcd.start()
+    root = cluster.client()
+    try:
+        wait_writable(root)
+        impostor = LeaderInfo("node0", "tcp://192.0.2.1:5555", "tcp://192.0.2.1:5556")
+        key = cluster.prefix.encode() + b"leader"
+        root.put(key, msgspec.json.encode(impostor), root.grant(60))  # would hold it 60 s
+        for node in cluster.nodes:
+            cluster.start_node(node)
+        leader = cluster.leader(timeout=15)  # only a value signed with the log key counts
+        kv = root.get(key)
+        assert kv is not None
+        info = decode_info(kv.value)
+        assert info.authentic(cluster.log_key)
+        assert (info.node, info.endpoint) == (leader.name, leader.endpoint)
+    finally:
+        root.close()
+        cluster.stop()
+    logs = b"".join((tmp_path / f"{node.name}.log").read_bytes() for node in cluster.nodes)
+    assert b"the leader key is not signed by this cluster" in logs

@@ -19,11 +19,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
-
 from exchange.accounts.keyfile import load_or_create_key
 from exchange.cluster.etcd import Etcd
-from exchange.cluster.lease import LeaderInfo
+from exchange.cluster.lease import decode_info
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import KEY_BYTES
 from exchange.engine.ports import free_ports
@@ -141,9 +139,9 @@ class LocalCluster:
                     kv = etcd.get(key)
                 except Exception:
                     kv = None
-                if kv is not None:
-                    name = msgspec.json.decode(kv.value, type=LeaderInfo).node
-                    return next(node for node in self.nodes if node.name == name)
+                info = decode_info(kv.value) if kv else None
+                if info is not None and info.authentic(self.log_key):  # not a forged one
+                    return next(node for node in self.nodes if node.name == info.node)
                 time.sleep(0.02)
         finally:
             etcd.close()

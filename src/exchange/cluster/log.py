@@ -137,4 +137,8 @@ def encode(entry: Entry) -> bytes:
 
 
 def decode(kv: KeyValue) -> Entry:
-    return _decoder.decode(kv.value)
+    """The entry; a value that does not decode reads as an unsigned entry (refused)."""
+    try:
+        return _decoder.decode(kv.value)
+    except msgspec.DecodeError:
+        return Entry(0, 0, 0, kv.value)

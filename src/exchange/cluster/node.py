@@ -12,7 +12,8 @@ batches) and follows again.
 A log entry that is not signed with the cluster's log key is never applied:
 the node logs it, stays where it is and never campaigns while the log
 holds it (an operator deletes it as etcd's root), so a forged entry can
-stop the cluster but never enter a journal.
+stop the cluster but never enter a journal. A leader key whose value is not
+signed is deleted, and the node campaigns (lease.py).
 """
 
 import logging
@@ -103,7 +104,10 @@ class Node:
         self.etcd = cluster.etcd_client()
         self.log = ReplicatedLog(self.etcd, cluster.prefix, key=key)
         info = LeaderInfo(cluster.node, engine.endpoint, engine.publish)
-        self.lease = LeaderLease(self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl)
+        self.lease = LeaderLease(
+            self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl, signing_key=key
+        )
+        self.signing_key = key
         self.role = RoleLock(engine.data_dir)
         self.running = True
         self.server: EngineServer | None = None
@@ -174,7 +178,12 @@ class Node:
                     continue
                 if now - last_check > 0.02:
                     last_check = now
-                    if self.lease.current(serializable=True) is None:
+                    current = self.lease.current(serializable=True)
+                    if current is not None and not current[0].authentic(self.signing_key):
+                        log.error("the leader key is not signed by this cluster: %s", current[0])
+                        self.lease.evict(current[1])
+                        current = None
+                    if current is None:
                         won = self.lease.campaign()
                         if won is not None:
                             return won
