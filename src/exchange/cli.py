@@ -154,6 +154,7 @@ def cmd_engine(args: argparse.Namespace) -> int:
             etcd_ca=args.etcd_ca,
             etcd_cert=args.etcd_cert,
             etcd_key=args.etcd_key,
+            etcd_server_name=args.etcd_server_name,
             etcd_user=args.etcd_user,
             etcd_password_file=args.etcd_password_file,
             log_key=args.log_key,
@@ -421,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     engine.add_argument("--etcd-ca", type=Path, help="CA of the etcd members' certificates")
     engine.add_argument("--etcd-cert", type=Path, help="this node's etcd client certificate")
     engine.add_argument("--etcd-key", type=Path, help="its private key (mode 0600)")
+    engine.add_argument("--etcd-server-name", help="name in every member's certificate")
     engine.add_argument("--etcd-user", help="etcd user (RBAC: read-write under --prefix only)")
     engine.add_argument(
         "--etcd-password-file", type=Path, help="its password, mode 0600 ($EXCHANGE_ETCD_PASSWORD)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
@@ -60,6 +61,28 @@ def test_c2_etcd_refuses_a_client_without_certificate(etcd_cluster: LocalEtcd) -
     finally:
         no_certificate.close()
         plain.close()
+
+
+def test_c2_a_client_refuses_members_whose_certificate_lacks_the_server_name(
+    etcd_cluster: LocalEtcd,
+) -> None:
+    wait_writable(etcd_cluster.client("node0"), key=PREFIX + b"probe")
+    tls = etcd_cluster.tls("node0")
+    assert tls is not None
+    login = etcd_cluster.login("node0")
+    named = Etcd(etcd_cluster.endpoints, tls=replace(tls, server_name="localhost"), login=login)
+    impostor = Etcd(
+        etcd_cluster.endpoints, tls=replace(tls, server_name="etcd.example"), login=login
+    )
+    try:
+        assert named.get(PREFIX + b"probe") is not None  # the certificates name localhost
+        assert refused(lambda: impostor.get(PREFIX + b"probe")) in (
+            grpc.StatusCode.UNAVAILABLE,
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+        )
+    finally:
+        named.close()
+        impostor.close()
 
 
 def test_c2_etcd_refuses_a_client_without_credentials(etcd_cluster: LocalEtcd) -> None:

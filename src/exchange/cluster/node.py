@@ -16,6 +16,7 @@ stop the cluster but never enter a journal. A leader key whose value is not
 signed is deleted, and the node campaigns (lease.py).
 """
 
+import dataclasses
 import logging
 import os
 import signal
@@ -59,6 +60,10 @@ class ClusterConfig:
     """This node's client certificate for etcd (`--client-cert-auth`)."""
     etcd_key: Path | None = None
     """Its private key (a file only this user can read)."""
+    etcd_server_name: str | None = None
+    """The name every member's certificate carries (None: the first etcd endpoint's host).
+
+    One gRPC channel serves all members, so it checks each against one name."""
     etcd_user: str | None = None
     """The etcd user this node logs in as (its role: read-write under `prefix` only)."""
     etcd_password_file: Path | None = None
@@ -71,6 +76,7 @@ class ClusterConfig:
         https = any(url.strip().startswith("https://") for url in self.etcd.split(","))
         if self.etcd_ca or self.etcd_cert or https:
             tls = EtcdTls.from_files(self.etcd_ca, self.etcd_cert, self.etcd_key)
+            tls = dataclasses.replace(tls, server_name=self.etcd_server_name)
         login = None
         if self.etcd_user:
             if self.etcd_password_file is not None:
