@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from exchange.accounts.keyfile import read_key
-from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdTls
+from exchange.accounts.keyfile import InsecureKeyFileError, read_key
+from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
 from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
 from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
@@ -293,7 +293,7 @@ def _describe(error: Exception) -> str:
 def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
     try:
         node = Node(engine, cluster)
-    except (ValueError, OSError) as error:  # a missing or unsafe key, password or certificate
+    except (ValueError, OSError, InsecureKeyFileError) as error:  # missing or unsafe files
         log.error("cannot start node %s: %s", cluster.node, error)
         return 2
 
@@ -302,4 +302,8 @@ def run_node(engine: EngineConfig, cluster: ClusterConfig) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    return node.run()
+    try:
+        return node.run()
+    except EtcdLoginError as error:  # a wrong password or user: retrying cannot help
+        log.error("node %s: %s", cluster.node, error)
+        return 2
