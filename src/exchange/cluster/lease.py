@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import msgspec
 
-from exchange.cluster.etcd import Compare, Etcd, EtcdError, Op
+from exchange.cluster.etcd import Compare, Etcd, EtcdError, EtcdLoginError, Op
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ class LeaderLease:
         while not self._stop.wait(interval):
             try:
                 remaining = self.etcd.keep_alive(lease)
-            except EtcdError as error:
+            except (EtcdError, EtcdLoginError) as error:
                 log.warning(
                     "lease renewal failed: %s", error.code() if hasattr(error, "code") else error
                 )
