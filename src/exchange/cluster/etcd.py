@@ -1,7 +1,7 @@
 """A small synchronous etcd v3 client: the calls the cluster needs, each with a deadline.
 
 The gRPC stubs are the ones the `aetcd` package generates; we use them on a
-plain (synchronous) gRPC channel that lists every member, so gRPC itself
+synchronous gRPC channel that lists every member, so gRPC itself
 moves to another member when one dies. Every call carries a deadline: an
 engine must never hang on a lost etcd.
 
@@ -27,6 +27,8 @@ import grpc
 from aetcd.rpc import rpc_pb2 as pb
 from aetcd.rpc import rpc_pb2_grpc as stubs
 
+from exchange.accounts.keyfile import read_key
+
 DEFAULT_DEADLINE = 2.0
 
 EtcdError = grpc.RpcError
@@ -50,14 +52,12 @@ class EtcdTls:
 
     @classmethod
     def from_files(cls, ca: Path | None, cert: Path | None, key: Path | None) -> "EtcdTls":
-        from exchange.accounts.keyfile import read_key  # refuses a key others can read
-
         if (cert is None) != (key is None):
             raise ValueError("an etcd client certificate needs its key, and a key its certificate")
         return cls(
             ca=ca.read_bytes() if ca else None,
             cert=cert.read_bytes() if cert else None,
-            key=read_key(key, 1) if key else None,
+            key=read_key(key, 1) if key else None,  # refused if others can read it
         )
 
     def credentials(self) -> grpc.ChannelCredentials:

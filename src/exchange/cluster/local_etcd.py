@@ -200,7 +200,11 @@ class LocalEtcd:
         for member in self.members:
             self.start_member(member, first=True)
         if self.secure and not (self.root / "rbac-enabled").exists():
-            self._enable_rbac()
+            try:
+                self._enable_rbac()
+            except BaseException:
+                self.stop()  # leave no member running behind a failed start
+                raise
         return self
 
     def _enable_rbac(self, timeout: float = 30.0) -> None:
