@@ -8,6 +8,7 @@ check before they journal anything; the leader key's value is signed too.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,18 +18,20 @@ import grpc
 import msgspec
 import pytest
 
-from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
+from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls, Op
 from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, decode_info
 from exchange.cluster.local import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
-from exchange.core import Deposit, OpenAccount
+from exchange.core import Command, Deposit, OpenAccount
+from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.ports import free_ports
 from exchange.engine.server import EngineConfig
 from exchange.journal import JournalReader
 from exchange.sequencer import Batch, encode_batch
 from tests.cluster.conftest import LOG_KEY, PREFIX, require_etcd, wait_writable
+from tests.cluster.load import converge, journal_bytes
 
 OTHER_KEY = bytes(range(100, 132))
 
@@ -231,3 +234,47 @@ def test_c2_a_forged_leader_key_is_deleted_and_a_node_leads(tmp_path: Path) -> N
         cluster.stop()
     logs = b"".join((tmp_path / f"{node.name}.log").read_bytes() for node in cluster.nodes)
     assert b"the leader key is not signed by this cluster" in logs
+
+
+def test_c2_a_forged_entry_stops_a_running_cluster_without_entering_a_journal(
+    tmp_path: Path,
+) -> None:
+    """The leader's next append meets the forged entry and steps down; no node applies it or
+    campaigns while it is there; once root deletes it, a node leads and trading goes on."""
+    require_etcd()
+    cluster = LocalCluster(tmp_path).start()
+    root = cluster.client()
+    prefix = cluster.prefix.encode()
+    try:
+        cluster.leader()
+
+        async def submit(deadline: float, *commands: Command) -> None:
+            client = EngineClient(cluster.endpoints, timeout=0.3, deadline=deadline)
+            try:
+                for command in commands:
+                    await client.submit(command)
+            finally:
+                await client.close()
+
+        asyncio.run(submit(60, OpenAccount(1)))
+        converge(cluster)
+        last = ReplicatedLog(root, prefix, key=cluster.log_key).read(1, limit=100_000)[-1]
+        seq = last.first_seq + last.count
+        forged = Entry(last.epoch, seq, 2, batch(seq, "forged"))
+        root.put(prefix + b"log/%020d" % seq, encode(forged))  # valid record, no MAC
+        with pytest.raises(EngineUnavailableError):  # the leader cannot append at seq: it stops
+            asyncio.run(submit(3, Deposit(1, "IRR", 10**6, "during")))
+        time.sleep(2)
+        assert root.get(prefix + b"leader") is None  # and nobody campaigns
+        for node in cluster.nodes:
+            assert b"forged" not in journal_bytes(node.data_dir)
+            assert b"refused the log entry" in (tmp_path / f"{node.name}.log").read_bytes()
+        key = prefix + b"log/%020d" % seq
+        root.txn([], [Op.delete_range(key, key + b"\x00")])  # what an operator does, as root
+        asyncio.run(submit(60, Deposit(1, "IRR", 10**6, "after")))
+        converge(cluster)
+        journals = [journal_bytes(node.data_dir) for node in cluster.nodes]
+        assert all(b"after" in j and b"forged" not in j for j in journals)
+    finally:
+        root.close()
+        cluster.stop()
