@@ -72,6 +72,7 @@ class EtcdLogin:
     password: str = field(repr=False)
 
 
+_TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 _TOKEN_REFUSED = ("invalid auth token", "auth old revision", "user name is empty")
 
 
@@ -195,9 +196,7 @@ class Etcd:
             try:
                 response = self.auth.Authenticate(request, timeout=self.deadline)
             except grpc.RpcError as error:
-                if error.code() in (
-                    grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED
-                ):  # fmt: skip
+                if error.code() in _TRANSIENT:  # etcd unreachable: an ordinary EtcdError
                     raise
                 raise EtcdLoginError(
                     f"etcd refused the login of {self.login.user!r}: {error.details()}"
