@@ -8,9 +8,10 @@ committed on an etcd quorum before it is answered), on plain etcd
 review C2); throughput and round trip for each, in one run, so the ratios
 compare like with like. The log is signed in both cluster modes.
 
-`append`: serial fenced appends straight to a 3-member etcd, plain and
-with TLS+RBAC, each with the unsigned entry of before C2 and the signed
-one of now (alternating, so both see the same moment), and the HMAC alone.
+`append`: serial fenced appends straight to a 3-member etcd, plain, with
+TLS only and with TLS+RBAC, each with the unsigned entry of before C2 and
+the signed one of now (alternating, so both see the same moment), and the
+HMAC alone.
 
 `kills`: a cluster behind `exchange gateway`; orders flow through the REST
 API from `--senders` clients while the leading engine is SIGKILLed
@@ -168,9 +169,13 @@ def unsigned_append(log: ReplicatedLog, epoch: int, seq: int, payload: bytes) ->
     assert result.succeeded
 
 
-def append_latency(secure: bool, appends: int, payload: bytes) -> dict[str, list[float]]:
+def append_latency(mode: str, appends: int, payload: bytes) -> dict[str, list[float]]:
     prefix = b"/exchange/"
-    with tempfile.TemporaryDirectory() as tmp, LocalEtcd(Path(tmp), secure=secure) as members:
+    secure, rbac = mode != "plain", mode == "tls+rbac"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalEtcd(Path(tmp), secure=secure, rbac=rbac) as members,
+    ):
         etcd = members.client("node0")
         for _ in range(600):
             try:
@@ -204,9 +209,8 @@ def append(args: argparse.Namespace) -> None:
         sign(key, 12_345, 67_890, 100, payload)
     mac_us = (time.perf_counter() - started) / 10_000 * 1e6
     print(json.dumps({"hmac_sha256_us": round(mac_us, 2), "bytes": args.bytes}), flush=True)
-    for secure in (False, True):
-        for kind, values in append_latency(secure, args.appends, payload).items():
-            mode = "tls+rbac" if secure else "plain"
+    for mode in ("plain", "tls", "tls+rbac"):
+        for kind, values in append_latency(mode, args.appends, payload).items():
             print(json.dumps({"etcd": mode, "entry": kind, **percentiles(values)}), flush=True)
 
 

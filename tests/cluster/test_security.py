@@ -138,7 +138,7 @@ def test_c2_a_node_user_reads_and_writes_only_under_the_cluster_prefix(
 def test_c2_a_client_logs_in_again_when_its_token_expires(tmp_path: Path) -> None:
     require_etcd()
     with LocalEtcd(tmp_path / "etcd", prefix=PREFIX, token_ttl=1) as cluster:
-        node = cluster.client("node0")
+        node = cluster.client("node0", deadline=10.0)  # the new login may wait on a busy host
         try:
             wait_writable(node, key=PREFIX + b"probe")
             first = node._token

@@ -22,14 +22,16 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aetcd.rpc import auth_pb2
 from aetcd.rpc import rpc_pb2 as pb
 
 from exchange.cluster.certs import Authority
-from exchange.cluster.etcd import Etcd, EtcdLogin, EtcdTls, prefix_end
+from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdTls, prefix_end
 from exchange.engine.ports import free_ports
 
 TUNING = [
@@ -86,6 +88,8 @@ class LocalEtcd:
     """The keys the node users may read and write (nothing else)."""
     users: list[str] = field(default_factory=lambda: ["node0", "node1", "node2"])
     """One etcd user per engine node, besides `root`."""
+    rbac: bool = True
+    """With `secure`: turn RBAC on (False: TLS only, to measure what each costs)."""
     token_ttl: int = 300
     """Seconds an unused simple auth token lives (etcd's --auth-token-ttl)."""
     members: list[Member] = field(default_factory=list)
@@ -127,7 +131,7 @@ class LocalEtcd:
         return EtcdTls.from_files(self.ca_file, self.cert_file(user), self.key_file(user))
 
     def login(self, user: str) -> EtcdLogin | None:
-        if not self.secure:
+        if not (self.secure and self.rbac):
             return None
         return EtcdLogin(user, self.password_file(user).read_text())
 
@@ -199,7 +203,7 @@ class LocalEtcd:
             self._make_certificates()
         for member in self.members:
             self.start_member(member, first=True)
-        if self.secure and not (self.root / "rbac-enabled").exists():
+        if self.secure and self.rbac and not (self.root / "rbac-enabled").exists():
             try:
                 self._enable_rbac()
             except BaseException:
@@ -209,7 +213,23 @@ class LocalEtcd:
 
     def _enable_rbac(self, timeout: float = 30.0) -> None:
         """root with the root role, one read-write role on `prefix`, one user per node; auth on."""
-        etcd = Etcd(self.endpoints, tls=self.tls("root"))  # no auth yet: any TLS client may
+        # No auth yet: any TLS client may. A long deadline: each user costs a bcrypt on a
+        # member, and the 2 cores may be busy.
+        etcd = Etcd(self.endpoints, deadline=10.0, tls=self.tls("root"))
+
+        def call(method: Callable[..., Any], request: Any) -> None:
+            """Retried through etcd trouble; "already exists" means an earlier try went through."""
+            for attempt in range(10):
+                try:
+                    etcd.call(method, request)
+                    return
+                except EtcdError as error:
+                    if "already exists" in (error.details() or ""):
+                        return
+                    if attempt == 9:
+                        raise
+                    time.sleep(0.2)
+
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -227,7 +247,7 @@ class LocalEtcd:
                 key=self.prefix,
                 range_end=prefix_end(self.prefix),
             )
-            call, auth = etcd.call, etcd.auth
+            auth = etcd.auth
             for user in ["root", *self.users]:
                 password = self.password_file(user).read_text()
                 call(auth.UserAdd, pb.AuthUserAddRequest(name=user, password=password))
