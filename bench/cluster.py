@@ -3,8 +3,15 @@
 `cost`: the same closed-loop order flow (EngineClient over ZeroMQ, `--senders`
 concurrent, each one request in flight) into one engine with its local
 journal, then into a 3-node cluster on a 3-member etcd (every batch
-committed on an etcd quorum before it is answered); throughput and
-round trip for each, in one run, so the ratio compares like with like.
+committed on an etcd quorum before it is answered), on plain etcd
+(`quorum`) and on etcd with TLS and RBAC (`secure`, the default since
+review C2); throughput and round trip for each, in one run, so the ratios
+compare like with like. The log is signed in both cluster modes.
+
+`append`: serial fenced appends straight to a 3-member etcd, plain, with
+TLS only and with TLS+RBAC, each with the unsigned entry of before C2 and
+the signed one of now (alternating, so both see the same moment), and the
+HMAC alone.
 
 `kills`: a cluster behind `exchange gateway`; orders flow through the REST
 API from `--senders` clients while the leading engine is SIGKILLed
@@ -15,6 +22,7 @@ node's journal exactly once with the id it was given, and the journals
 must be identical: `lost` counts the ones that are not.
 
     python bench/cluster.py cost --orders 4000 --senders 1,16,64 --runs 3
+    python bench/cluster.py append --appends 2000
     python bench/cluster.py kills --kills 100
 """
 
@@ -32,7 +40,11 @@ from pathlib import Path
 import httpx
 
 from exchange.accounts import with_check_digit
+from exchange.cluster.etcd import Compare, Op
+from exchange.cluster.lease import LeaderInfo, LeaderLease
 from exchange.cluster.local import LocalCluster
+from exchange.cluster.local_etcd import LocalEtcd
+from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
 from exchange.config import ExchangeConfig, updated
 from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
 from exchange.engine import rebuild
@@ -97,9 +109,10 @@ def single_engine(root: Path) -> tuple[Service, ExchangeConfig]:
 
 def cost(args: argparse.Namespace) -> None:
     senders_list = [int(s) for s in args.senders.split(",")]
-    results: dict[str, dict[int, list[dict[str, object]]]] = {"local": {}, "quorum": {}}
+    modes = args.modes.split(",")
+    results: dict[str, dict[int, list[dict[str, object]]]] = {mode: {} for mode in modes}
     for run in range(args.runs):
-        for mode in ("local", "quorum"):
+        for mode in modes:
             with tempfile.TemporaryDirectory() as tmp:
                 root = Path(tmp)
                 if mode == "local":
@@ -107,7 +120,7 @@ def cost(args: argparse.Namespace) -> None:
                     cluster = None
                     endpoint, keys_dir = config.engine.endpoint, config.keys_dir
                 else:
-                    cluster = LocalCluster(root / "cluster").start()
+                    cluster = LocalCluster(root / "cluster", secure=mode == "secure").start()
                     cluster.leader()
                     endpoint, keys_dir = cluster.endpoints, cluster.keys_dir
                 keys = KeyDirectory(keys_dir).client("admin")
@@ -126,7 +139,7 @@ def cost(args: argparse.Namespace) -> None:
     print("\nmedians of", args.runs, "runs")
     print(f"{'senders':>8} {'mode':>7} {'orders/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'p99.9':>8}")
     for senders in senders_list:
-        for mode in ("local", "quorum"):
+        for mode in modes:
             runs = results[mode][senders]
 
             def median(key: str, runs: list[dict[str, object]] = runs) -> float:
@@ -136,6 +149,62 @@ def cost(args: argparse.Namespace) -> None:
             rate = statistics.median(int(r["orders_per_s"]) for r in runs)  # type: ignore[call-overload]
             print(f"{senders:>8} {mode:>7} {rate:>9.0f} {median('p50'):>8.2f} "
                   f"{median('p99'):>8.2f} {median('p999'):>8.2f}")  # fmt: skip
+
+
+def unsigned_append(log: ReplicatedLog, epoch: int, seq: int, payload: bytes) -> None:
+    """The append of before review C2: the same fenced transaction, the entry without a MAC."""
+    key = log.key(seq)
+    result = log.etcd.txn(
+        [Compare.created_at(log.leader_key, epoch), Compare.absent(key)],
+        [Op.put(key, encode(Entry(epoch, seq, 1, payload)))],
+        [Op.get(key)],
+    )
+    assert result.succeeded
+
+
+def append_latency(mode: str, appends: int, payload: bytes) -> dict[str, list[float]]:
+    prefix = b"/exchange/"
+    secure, rbac = mode != "plain", mode == "tls+rbac"
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        LocalEtcd(Path(tmp), secure=secure, rbac=rbac) as members,
+    ):
+        etcd = members.client("node0")
+        for _ in range(600):
+            try:
+                etcd.put(prefix + b"probe", b"1")
+                break
+            except Exception:
+                time.sleep(0.05)
+        log = ReplicatedLog(etcd, prefix, key=secrets.token_bytes(32))
+        info = LeaderInfo("node0", "tcp://e", "tcp://p")
+        lease = LeaderLease(etcd, prefix + b"leader", info, ttl=5)
+        won = lease.campaign()
+        assert won is not None
+        timings: dict[str, list[float]] = {"unsigned": [], "signed": []}
+        for n in range(appends):
+            began = time.perf_counter()
+            unsigned_append(log, won.epoch, 2 * n + 1, payload)
+            timings["unsigned"].append(time.perf_counter() - began)
+            began = time.perf_counter()
+            log.append(won.epoch, 2 * n + 2, 1, payload)
+            timings["signed"].append(time.perf_counter() - began)
+        lease.resign()
+        etcd.close()
+    return timings
+
+
+def append(args: argparse.Namespace) -> None:
+    payload = secrets.token_bytes(args.bytes)
+    key = secrets.token_bytes(32)
+    started = time.perf_counter()
+    for _ in range(10_000):
+        sign(key, 12_345, 67_890, 100, payload)
+    mac_us = (time.perf_counter() - started) / 10_000 * 1e6
+    print(json.dumps({"hmac_sha256_us": round(mac_us, 2), "bytes": args.bytes}), flush=True)
+    for mode in ("plain", "tls", "tls+rbac"):
+        for kind, values in append_latency(mode, args.appends, payload).items():
+            print(json.dumps({"etcd": mode, "entry": kind, **percentiles(values)}), flush=True)
 
 
 def start_gateway(root: Path, cluster: LocalCluster) -> tuple[Service, str]:
@@ -257,12 +326,16 @@ def main() -> None:
     c.add_argument("--orders", type=int, default=4_000)
     c.add_argument("--senders", default="1,16,64")
     c.add_argument("--runs", type=int, default=3)
+    c.add_argument("--modes", default="local,quorum,secure")
+    a = sub.add_parser("append")
+    a.add_argument("--appends", type=int, default=2_000)
+    a.add_argument("--bytes", type=int, default=2_000, help="journal record size")
     k = sub.add_parser("kills")
     k.add_argument("--kills", type=int, default=100)
     k.add_argument("--senders", type=int, default=8)
     k.add_argument("--between", type=float, default=0.5, help="seconds of load between kills")
     args = parser.parse_args()
-    cost(args) if args.what == "cost" else kills(args)
+    {"cost": cost, "append": append, "kills": kills}[args.what](args)
 
 
 if __name__ == "__main__":

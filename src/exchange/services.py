@@ -57,11 +57,24 @@ def build_cluster(config: ExchangeConfig) -> "ClusterConfig":
     settings = config.cluster
     if not settings.node:
         raise SystemExit("--cluster needs --node NAME (unique in the cluster)")
+    if not settings.log_key:
+        raise SystemExit("--cluster needs --log-key FILE (the same 32-byte key on every node)")
+
+    def path(value: str) -> Path | None:
+        return Path(value) if value else None
+
     return ClusterConfig(
         etcd=settings.etcd,
         node=settings.node,
         prefix=settings.prefix.encode(),
         lease_ttl=settings.lease_ttl,
+        etcd_ca=path(settings.etcd_ca),
+        etcd_cert=path(settings.etcd_cert),
+        etcd_key=path(settings.etcd_key),
+        etcd_server_name=settings.etcd_server_name or None,
+        etcd_user=settings.etcd_user or None,
+        etcd_password_file=path(settings.etcd_password_file),
+        log_key=path(settings.log_key),
     )
 
 

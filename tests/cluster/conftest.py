@@ -1,6 +1,9 @@
 """Real etcd members for the cluster's tests (Debian's etcd-server).
 
 Under CI=true a missing etcd fails the tests; elsewhere they are skipped.
+The members run as a deployment should (review C2): client and peer TLS,
+RBAC on, and the `etcd` fixture's client is a node's user, which may read
+and write under the test prefix only.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ def require_etcd() -> None:
         pytest.skip("etcd is not installed")
 
 
-def wait_writable(etcd: Etcd, timeout: float = 30.0) -> None:
+PREFIX = b"/t/"
+LOG_KEY = bytes(range(32))
+
+
+def wait_writable(etcd: Etcd, timeout: float = 30.0, key: bytes = b"/probe") -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            etcd.put(b"/probe", b"1")
+            etcd.put(key, b"1")
             return
         except Exception:
             if time.monotonic() > deadline:
@@ -39,13 +46,14 @@ def wait_writable(etcd: Etcd, timeout: float = 30.0) -> None:
 @pytest.fixture
 def etcd_cluster(tmp_path: Path) -> Iterator[LocalEtcd]:
     require_etcd()
-    with LocalEtcd(tmp_path / "etcd") as cluster:
+    with LocalEtcd(tmp_path / "etcd", prefix=PREFIX) as cluster:
         yield cluster
 
 
 @pytest.fixture
 def etcd(etcd_cluster: LocalEtcd) -> Iterator[Etcd]:
-    client = Etcd(etcd_cluster.endpoints)
-    wait_writable(client)
+    """A node's client: TLS with its certificate, logged in as `node0`."""
+    client = etcd_cluster.client("node0")
+    wait_writable(client, key=PREFIX + b"probe")
     yield client
     client.close()

@@ -9,8 +9,7 @@ import pytest
 from exchange.cluster.etcd import Etcd
 from exchange.cluster.lease import LeaderInfo, LeaderLease
 from exchange.cluster.log import FencedError, ReplicatedLog
-
-PREFIX = b"/t/"
+from tests.cluster.conftest import LOG_KEY, PREFIX
 
 
 def lease(etcd: Etcd, node: str) -> LeaderLease:
@@ -31,7 +30,7 @@ def test_one_leader_at_a_time_and_each_new_epoch_is_higher(etcd: Etcd) -> None:
 
 
 def test_an_append_is_fenced_by_the_epoch_and_a_retry_is_not_doubled(etcd: Etcd) -> None:
-    log = ReplicatedLog(etcd, PREFIX)
+    log = ReplicatedLog(etcd, PREFIX, key=LOG_KEY)
     a, b = lease(etcd, "a"), lease(etcd, "b")
     won = a.campaign()
     assert won is not None
@@ -55,7 +54,7 @@ def test_an_append_is_fenced_by_the_epoch_and_a_retry_is_not_doubled(etcd: Etcd)
 
 
 def test_an_expired_lease_ends_the_epoch(etcd: Etcd) -> None:
-    log = ReplicatedLog(etcd, PREFIX)
+    log = ReplicatedLog(etcd, PREFIX, key=LOG_KEY)
     a = lease(etcd, "a")
     won = a.campaign()
     assert won is not None
@@ -70,7 +69,7 @@ def test_an_expired_lease_ends_the_epoch(etcd: Etcd) -> None:
 
 
 def test_trim_keeps_what_the_slowest_node_still_needs(etcd: Etcd) -> None:
-    log = ReplicatedLog(etcd, PREFIX)
+    log = ReplicatedLog(etcd, PREFIX, key=LOG_KEY)
     a = lease(etcd, "a")
     won = a.campaign()
     assert won is not None

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from exchange.cluster.etcd import Etcd
 from exchange.cluster.local import EngineNode, LocalCluster
 from exchange.cluster.log import ReplicatedLog
 from exchange.engine.client import EngineClient, EngineUnavailableError
@@ -113,8 +112,10 @@ def test_a_paused_leader_gets_nothing_acknowledged_or_appended_after_resuming(
 
     load, stale_coids = asyncio.run(scenario())
     converge(cluster)
-    etcd = Etcd(cluster.etcd.endpoints)
-    entries = ReplicatedLog(etcd, cluster.prefix.encode()).read(1, limit=100_000)
+    etcd = cluster.client()
+    entries = ReplicatedLog(etcd, cluster.prefix.encode(), key=cluster.log_key).read(
+        1, limit=100_000
+    )
     etcd.close()
     epochs = [entry.epoch for entry in entries]
     assert epochs == sorted(epochs)  # nothing of the old epoch after the new one began
@@ -126,7 +127,7 @@ def test_a_paused_leader_gets_nothing_acknowledged_or_appended_after_resuming(
 
 
 def test_etcd_member_kills_including_the_etcd_leader_lose_nothing(cluster: LocalCluster) -> None:
-    etcd = Etcd(cluster.etcd.endpoints)
+    etcd = cluster.client()
     wait_writable(etcd)
 
     def etcd_leader_index() -> int:

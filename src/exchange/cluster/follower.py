@@ -5,13 +5,17 @@ of all nodes are identical prefixes of one log), its commands are applied
 with the batch's timestamp (the core is deterministic, so the state is the
 leader's), and the record is published on the node's own PUB socket, so
 gateways subscribed to every node keep their feed through a takeover.
+
+Nothing is journaled or applied before the entry's MAC is checked against
+the cluster's log key (review C2): an entry without one, or with a wrong
+one, raises `ForgedEntryError` and this node goes no further in the log.
 """
 
 import logging
 
 import zmq
 
-from exchange.cluster.log import Entry, ReplicatedLog
+from exchange.cluster.log import Entry, ReplicatedLog, authentic
 from exchange.engine.curve import CurveServer
 from exchange.engine.layout import DataDir
 from exchange.engine.protocol import TOPIC_BATCH
@@ -25,6 +29,10 @@ log = logging.getLogger(__name__)
 
 class BehindWindowError(RuntimeError):
     """The log no longer holds what this node lacks: restore it from a peer's data directory."""
+
+
+class ForgedEntryError(RuntimeError):
+    """A log entry not signed with the cluster's log key: never journaled, never applied."""
 
 
 class Follower:
@@ -64,6 +72,14 @@ class Follower:
         return len(entries)
 
     def apply(self, entry: Entry) -> None:
+        if not authentic(self.replicated.signing_key, entry):
+            log.error(
+                "refused the log entry at seq %d (epoch %d): %s MAC; not journaled, not applied",
+                entry.first_seq,
+                entry.epoch,
+                "wrong" if entry.mac else "no",
+            )
+            raise ForgedEntryError(f"the log entry at seq {entry.first_seq} is not signed")
         if entry.first_seq != self.next_seq:
             raise BehindWindowError(
                 f"this node needs seq {self.next_seq} but the replicated log continues at "

@@ -9,16 +9,25 @@ paused, or lost etcd) etcd deletes the key; the next leader's key has a
 higher create revision, so nothing the old leader sends afterwards can
 succeed. A thread renews the lease; once a renewal finds it expired, `lost`
 is set and the engine stops acknowledging.
+
+The key's value (who leads, where) is signed with the cluster's log key
+(review C2). Nothing routes by it: gateways send to the node endpoints
+they were configured with, and a node's epoch is the key's create
+revision, which etcd assigns. What a forged value could still do is squat
+the key, so no node campaigns; so a node that finds a value without the
+cluster's MAC deletes that key (only that creation of it) and campaigns.
 """
 
 import contextlib
+import hashlib
+import hmac
 import logging
 import threading
 from dataclasses import dataclass
 
 import msgspec
 
-from exchange.cluster.etcd import Compare, Etcd, EtcdError, Op
+from exchange.cluster.etcd import Compare, Etcd, EtcdError, EtcdLoginError, Op
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,26 @@ class LeaderInfo(msgspec.Struct):
     node: str
     endpoint: str
     publish: str
+    mac: bytes = b""
+    """HMAC-SHA256(log key, node, endpoint, publish); empty: unsigned."""
+
+    def signature(self, key: bytes) -> bytes:
+        fields = msgspec.json.encode([self.node, self.endpoint, self.publish])
+        return hmac.new(key, b"leader-v1\x00" + fields, hashlib.sha256).digest()
+
+    def signed(self, key: bytes) -> "LeaderInfo":
+        return msgspec.structs.replace(self, mac=self.signature(key))
+
+    def authentic(self, key: bytes) -> bool:
+        return hmac.compare_digest(self.mac, self.signature(key))
+
+
+def decode_info(value: bytes) -> LeaderInfo:
+    """The leader key's value; one that does not decode reads as unsigned (so: forged)."""
+    try:
+        return msgspec.json.decode(value, type=LeaderInfo)
+    except msgspec.DecodeError:
+        return LeaderInfo("?", "", "")
 
 
 @dataclass
@@ -36,10 +65,12 @@ class Leadership:
 
 
 class LeaderLease:
-    def __init__(self, etcd: Etcd, key: bytes, info: LeaderInfo, ttl: int) -> None:
+    def __init__(
+        self, etcd: Etcd, key: bytes, info: LeaderInfo, ttl: int, *, signing_key: bytes = b""
+    ) -> None:
         self.etcd = etcd
         self.key = key
-        self.info = info
+        self.info = info.signed(signing_key) if signing_key else info
         self.ttl = ttl
         self.lost = threading.Event()
         self._stop = threading.Event()
@@ -51,7 +82,14 @@ class LeaderLease:
         kv = self.etcd.get(self.key, serializable=serializable)
         if kv is None:
             return None
-        return msgspec.json.decode(kv.value, type=LeaderInfo), kv.create_revision
+        return decode_info(kv.value), kv.create_revision
+
+    def evict(self, epoch: int) -> bool:
+        """Delete the leader key if it is still the one created at `epoch` (a forged one)."""
+        result = self.etcd.txn(
+            [Compare.created_at(self.key, epoch)], [Op.delete_range(self.key, self.key + b"\x00")]
+        )
+        return result.succeeded
 
     def campaign(self) -> Leadership | None:
         """Become the leader if there is none; None when another node leads."""
@@ -81,7 +119,7 @@ class LeaderLease:
         while not self._stop.wait(interval):
             try:
                 remaining = self.etcd.keep_alive(lease)
-            except EtcdError as error:
+            except (EtcdError, EtcdLoginError) as error:
                 log.warning(
                     "lease renewal failed: %s", error.code() if hasattr(error, "code") else error
                 )

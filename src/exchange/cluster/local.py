@@ -3,6 +3,12 @@
 For tests, benchmarks and trying the cluster out: each engine node has its
 own data directory and ports, standing in for a machine, and can be killed
 (SIGKILL), paused (SIGSTOP/SIGCONT) and restarted on its own.
+
+Secure by default, as a deployment should be (review C2): etcd with client
+and peer TLS and RBAC (`LocalEtcd`), each node with its own client
+certificate, etcd user and password file, and one log key shared by the
+nodes. `secure=False` runs plain etcd (the benchmark's baseline); the log
+is signed either way.
 """
 
 import os
@@ -13,11 +19,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import msgspec
-
+from exchange.accounts.keyfile import load_or_create_key
 from exchange.cluster.etcd import Etcd
-from exchange.cluster.lease import LeaderInfo
+from exchange.cluster.lease import decode_info
 from exchange.cluster.local_etcd import LocalEtcd
+from exchange.cluster.log import KEY_BYTES
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.engine.ports import free_ports
 
@@ -45,11 +51,17 @@ class LocalCluster:
     nodes_count: int = 3
     prefix: str = "/exchange/"
     extra_args: list[str] = field(default_factory=list)
+    secure: bool = True
+    """etcd with TLS and RBAC, each node with its own certificate and etcd user."""
     etcd: LocalEtcd = field(init=False)
     nodes: list[EngineNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.etcd = LocalEtcd(self.root / "etcd")
+        names = [f"node{index}" for index in range(self.nodes_count)]
+        self.etcd = LocalEtcd(
+            self.root / "etcd", secure=self.secure, prefix=self.prefix.encode(), users=names
+        )
+        self.log_key_file = self.root / "log.key"
         ports = free_ports(2 * self.nodes_count)
         for index in range(self.nodes_count):
             self.nodes.append(
@@ -80,6 +92,24 @@ class LocalCluster:
         """Every node's batch feed, comma-separated: what gateways take as `--publish`."""
         return ",".join(node.publish for node in self.nodes)
 
+    @property
+    def log_key(self) -> bytes:
+        return load_or_create_key(self.log_key_file, KEY_BYTES)
+
+    def etcd_args(self, node: EngineNode) -> list[str]:
+        """The node's `exchange engine` options for etcd and the log key."""
+        args = ["--log-key", str(self.log_key_file)]
+        if self.secure:
+            etcd, user = self.etcd, node.name
+            args += [
+                f"--etcd-ca={etcd.ca_file}",
+                f"--etcd-cert={etcd.cert_file(user)}",
+                f"--etcd-key={etcd.key_file(user)}",
+                f"--etcd-user={user}",
+                f"--etcd-password-file={etcd.password_file(user)}",
+            ]
+        return args
+
     def start_node(self, node: EngineNode) -> None:
         log = open(self.root / f"{node.name}.log", "ab")  # noqa: SIM115 - owned by the process
         node.process = subprocess.Popen(
@@ -88,7 +118,7 @@ class LocalCluster:
                 "--cluster", self.etcd.endpoints, "--node", node.name, "--prefix", self.prefix,
                 "--data-dir", str(node.data_dir), "--endpoint", node.endpoint,
                 "--publish", node.publish, "--calendar", "always-open",
-                "--keys", str(self.keys_dir), *self.extra_args,
+                "--keys", str(self.keys_dir), *self.etcd_args(node), *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -97,13 +127,16 @@ class LocalCluster:
         log.close()
 
     def start(self) -> "LocalCluster":
+        self.root.mkdir(parents=True, exist_ok=True)
+        load_or_create_key(self.log_key_file, KEY_BYTES)
         self.etcd.start()
         for node in self.nodes:
             self.start_node(node)
         return self
 
-    def client(self) -> Etcd:
-        return Etcd(self.etcd.endpoints)
+    def client(self, user: str = "root") -> Etcd:
+        """An etcd client (root: may read and write anything)."""
+        return self.etcd.client(user)
 
     def leader(self, timeout: float = 30.0) -> EngineNode:
         """The node holding the leader key (waits for one)."""
@@ -116,9 +149,9 @@ class LocalCluster:
                     kv = etcd.get(key)
                 except Exception:
                     kv = None
-                if kv is not None:
-                    name = msgspec.json.decode(kv.value, type=LeaderInfo).node
-                    return next(node for node in self.nodes if node.name == name)
+                info = decode_info(kv.value) if kv else None
+                if info is not None and info.authentic(self.log_key):  # not a forged one
+                    return next(node for node in self.nodes if node.name == info.node)
                 time.sleep(0.02)
         finally:
             etcd.close()

@@ -8,18 +8,28 @@ the log, fenced by its epoch, before it is journaled and answered. When
 its lease is lost or an append is refused, it stops answering at once,
 rebuilds its state from its own journal (which holds only committed
 batches) and follows again.
+
+A log entry that is not signed with the cluster's log key is never applied:
+the node logs it, stays where it is and never campaigns while the log
+holds it (an operator deletes it as etcd's root), so a forged entry can
+stop the cluster but never enter a journal. A leader key whose value is not
+signed is deleted, and the node campaigns (lease.py).
 """
 
+import dataclasses
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from exchange.cluster.etcd import Etcd, EtcdError
-from exchange.cluster.follower import Follower
+from exchange.accounts.keyfile import InsecureKeyFileError, read_key
+from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
+from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
-from exchange.cluster.log import FencedError, ReplicatedLog
+from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
 from exchange.engine.journaled import JournaledCore, Replicate
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, EngineServer
@@ -43,16 +53,66 @@ class ClusterConfig:
     """Commands kept behind the slowest node anyway (a short tail to inspect and audit)."""
     append_deadline: float = 3.0
     """How long one append is retried through etcd trouble before the leader steps down."""
+    etcd_ca: Path | None = None
+    """CA that signed the etcd members' client-port certificates: TLS with it."""
+    etcd_cert: Path | None = None
+    """This node's client certificate for etcd (`--client-cert-auth`)."""
+    etcd_key: Path | None = None
+    """Its private key (a file only this user can read)."""
+    etcd_server_name: str | None = None
+    """The name every member's certificate carries (None: the first etcd endpoint's host).
+
+    One gRPC channel serves all members, so it checks each against one name."""
+    etcd_user: str | None = None
+    """The etcd user this node logs in as (its role: read-write under `prefix` only)."""
+    etcd_password_file: Path | None = None
+    """The user's password (0600); without it, $EXCHANGE_ETCD_PASSWORD. Never on a command line."""
+    log_key: Path | None = None
+    """The 32-byte key that signs the log's entries: the same file on every node. Required."""
+
+    def etcd_client(self) -> Etcd:
+        tls = None
+        https = any(url.strip().startswith("https://") for url in self.etcd.split(","))
+        if self.etcd_ca or self.etcd_cert or https:
+            tls = EtcdTls.from_files(self.etcd_ca, self.etcd_cert, self.etcd_key)
+            tls = dataclasses.replace(tls, server_name=self.etcd_server_name)
+        login = None
+        if self.etcd_user:
+            if self.etcd_password_file is not None:
+                password = read_key(self.etcd_password_file, 1).decode().rstrip("\n")
+            elif "EXCHANGE_ETCD_PASSWORD" in os.environ:
+                password = os.environ["EXCHANGE_ETCD_PASSWORD"]
+            else:
+                raise ValueError(
+                    f"etcd user {self.etcd_user!r} needs a password: --etcd-password-file "
+                    "or $EXCHANGE_ETCD_PASSWORD"
+                )
+            login = EtcdLogin(self.etcd_user, password)
+        if tls is None or login is None:
+            missing = "TLS" if tls is None else "a login"
+            log.warning("etcd without %s: its network must be trusted (review C2)", missing)
+        return Etcd(self.etcd, tls=tls, login=login)
+
+    def signing_key(self) -> bytes:
+        if self.log_key is None:
+            raise ValueError(
+                "a cluster needs --log-key: a 32-byte key file (mode 0600), the same on every node"
+            )
+        return read_key(self.log_key, KEY_BYTES)
 
 
 class Node:
     def __init__(self, engine: EngineConfig, cluster: ClusterConfig) -> None:
         self.engine_config = engine
         self.config = cluster
-        self.etcd = Etcd(cluster.etcd)
-        self.log = ReplicatedLog(self.etcd, cluster.prefix)
+        key = cluster.signing_key()
+        self.etcd = cluster.etcd_client()
+        self.log = ReplicatedLog(self.etcd, cluster.prefix, key=key)
         info = LeaderInfo(cluster.node, engine.endpoint, engine.publish)
-        self.lease = LeaderLease(self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl)
+        self.lease = LeaderLease(
+            self.etcd, cluster.prefix + b"leader", info, cluster.lease_ttl, signing_key=key
+        )
+        self.signing_key = key
         self.role = RoleLock(engine.data_dir)
         self.running = True
         self.server: EngineServer | None = None
@@ -79,10 +139,11 @@ class Node:
                 try:
                     while follower.poll(complete=True):
                         pass  # everything the old leader got committed
-                except EtcdError as error:  # not sure to have it all: let another node lead
+                except (EtcdError, ForgedEntryError) as error:  # not all of it: do not lead
                     log.warning("catch-up failed, resigning: %s", _describe(error))
                     follower.close()
                     self.lease.resign()
+                    time.sleep(1.0 if isinstance(error, ForgedEntryError) else 0)
                     continue
                 state = follower.state
                 follower.close()
@@ -122,13 +183,21 @@ class Node:
                     continue
                 if now - last_check > 0.02:
                     last_check = now
-                    if self.lease.current(serializable=True) is None:
+                    current = self.lease.current(serializable=True)
+                    if current is not None and not current[0].authentic(self.signing_key):
+                        log.error("the leader key is not signed by this cluster: %s", current[0])
+                        self.lease.evict(current[1])
+                        current = None
+                    if current is None:
                         won = self.lease.campaign()
                         if won is not None:
                             return won
             except EtcdError as error:
                 log.warning("etcd: %s", _describe(error))
                 time.sleep(0.1)
+                continue
+            except ForgedEntryError:  # logged; wait for an operator, never campaign meanwhile
+                time.sleep(1.0)
                 continue
             time.sleep(0.005)
         return None
@@ -221,6 +290,14 @@ def _describe(error: Exception) -> str:
 
 
 def run_node(engine: EngineConfig, cluster: ClusterConfig, stop: Stop) -> int:
-    node = Node(engine, cluster)
+    try:
+        node = Node(engine, cluster)
+    except (ValueError, OSError, InsecureKeyFileError) as error:  # missing or unsafe files
+        log.error("cannot start node %s: %s", cluster.node, error)
+        return 2
     stop.when_stopped(node.stop)
-    return node.run()
+    try:
+        return node.run()
+    except EtcdLoginError as error:  # a wrong password or user: retrying cannot help
+        log.error("node %s: %s", cluster.node, error)
+        return 2

@@ -18,3 +18,27 @@ class ClusterSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     node: Annotated[str, Meta(description="this node's name in the cluster (unique)")] = ""
     prefix: Annotated[str, Meta(description="the cluster's etcd key prefix")] = "/exchange/"
     lease_ttl: Annotated[int, Meta(ge=1, description="leader lease, seconds")] = 1
+    # etcd TLS and login, and the log's signing key (review C2; README "Security")
+    etcd_ca: Annotated[str, Meta(description="CA of the etcd members' certificates")] = ""
+    etcd_cert: Annotated[str, Meta(description="this node's etcd client certificate")] = ""
+    etcd_key: Annotated[str, Meta(description="its private key (mode 0600)")] = ""
+    etcd_server_name: Annotated[
+        str,
+        Meta(
+            description="the name in every member's certificate (default: the first "
+            "endpoint's host)"
+        ),
+    ] = ""
+    etcd_user: Annotated[
+        str, Meta(description="etcd user (RBAC: read-write under the prefix only)")
+    ] = ""
+    etcd_password_file: Annotated[
+        str, Meta(description="its password, mode 0600 (else $EXCHANGE_ETCD_PASSWORD)")
+    ] = ""
+    log_key: Annotated[
+        str,
+        Meta(
+            description="32-byte log signing key, mode 0600, the same file on every node "
+            "(required with a cluster)"
+        ),
+    ] = ""
