@@ -249,7 +249,9 @@ def test_c2_a_forged_entry_stops_a_running_cluster_without_entering_a_journal(
         cluster.leader()
 
         async def submit(deadline: float, *commands: Command) -> None:
-            client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=deadline)
+            client = EngineClient(
+                cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=deadline
+            )
             try:
                 for command in commands:
                     await client.submit(command)
