@@ -42,7 +42,7 @@ import httpx
 from exchange.accounts import with_check_digit
 from exchange.cluster.etcd import Compare, Op
 from exchange.cluster.lease import LeaderInfo, LeaderLease
-from exchange.cluster.local import LocalCluster
+from exchange.launch.cluster import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
 from exchange.config import ExchangeConfig, updated

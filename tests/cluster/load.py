@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exchange.cluster.local import LocalCluster
+from exchange.launch.cluster import LocalCluster
 from exchange.core import NewOrder, OrderType, Side, TimeInForce, state_hash
 from exchange.core.events import DuplicateOrder, OrderAccepted
 from exchange.engine import rebuild

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from exchange.cluster.local import LocalCluster
+from exchange.launch.cluster import LocalCluster
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.queries import AccountQuery, AccountState, answer

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from exchange.cluster.local import EngineNode, LocalCluster
+from exchange.launch.cluster import EngineNode, LocalCluster
 from exchange.cluster.log import ReplicatedLog
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from tests.cluster.conftest import require_etcd, wait_writable

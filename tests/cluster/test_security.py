@@ -21,7 +21,7 @@ import pytest
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls, Op
 from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, decode_info
-from exchange.cluster.local import LocalCluster
+from exchange.launch.cluster import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
 from exchange.core import Command, Deposit, OpenAccount

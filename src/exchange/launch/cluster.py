@@ -11,10 +11,8 @@ nodes. `secure=False` runs plain etcd (the benchmark's baseline); the log
 is signed either way.
 """
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +22,10 @@ from exchange.cluster.etcd import Etcd
 from exchange.cluster.lease import decode_info
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import KEY_BYTES
+from exchange.config import ExchangeConfig, updated
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.engine.ports import free_ports
+from exchange.launch.launcher import service
 
 
 @dataclass
@@ -96,35 +96,41 @@ class LocalCluster:
     def log_key(self) -> bytes:
         return load_or_create_key(self.log_key_file, KEY_BYTES)
 
-    def etcd_args(self, node: EngineNode) -> list[str]:
-        """The node's `exchange engine` options for etcd and the log key."""
-        args = ["--log-key", str(self.log_key_file)]
+    def node_config(self, node: EngineNode) -> ExchangeConfig:
+        """The config a node runs with: its data directory and ports, the cluster's etcd (its
+        own certificate, user and password file when secure), the shared log and CURVE keys."""
+        settings: dict[str, object] = {
+            "data_dir": str(node.data_dir),
+            "keys": str(self.keys_dir),
+            "engine.endpoint": node.endpoint,
+            "engine.publish": node.publish,
+            "engine.calendar": "always-open",
+            "cluster.etcd": self.etcd.endpoints,
+            "cluster.node": node.name,
+            "cluster.prefix": self.prefix,
+            "cluster.log_key": str(self.log_key_file),
+        }
         if self.secure:
             etcd, user = self.etcd, node.name
-            args += [
-                f"--etcd-ca={etcd.ca_file}",
-                f"--etcd-cert={etcd.cert_file(user)}",
-                f"--etcd-key={etcd.key_file(user)}",
-                f"--etcd-user={user}",
-                f"--etcd-password-file={etcd.password_file(user)}",
-            ]
-        return args
+            settings |= {
+                "cluster.etcd_ca": str(etcd.ca_file),
+                "cluster.etcd_cert": str(etcd.cert_file(user)),
+                "cluster.etcd_key": str(etcd.key_file(user)),
+                "cluster.etcd_user": user,
+                "cluster.etcd_password_file": str(etcd.password_file(user)),
+            }
+        return updated(ExchangeConfig(), settings)
 
     def start_node(self, node: EngineNode) -> None:
-        log = open(self.root / f"{node.name}.log", "ab")  # noqa: SIM115 - owned by the process
-        node.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "exchange", "engine",
-                "--cluster", self.etcd.endpoints, "--node", node.name, "--prefix", self.prefix,
-                "--data-dir", str(node.data_dir), "--endpoint", node.endpoint,
-                "--publish", node.publish, "--calendar", "always-open",
-                "--keys", str(self.keys_dir), *self.etcd_args(node), *self.extra_args,
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )  # fmt: skip
-        log.close()
+        started = service(
+            "engine",
+            self.node_config(node),
+            *self.extra_args,
+            name=node.name,
+            env={"PYTHONUNBUFFERED": "1"},
+            log=self.root / f"{node.name}.log",
+        )
+        node.process = started.start().process
 
     def start(self) -> "LocalCluster":
         self.root.mkdir(parents=True, exist_ok=True)
