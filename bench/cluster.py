@@ -61,7 +61,14 @@ def order(n: int, tag: str) -> NewOrder:
     price = 5_200 + n % 50 if side is Side.BUY else 5_460 + n % 50
     account = 1 if side is Side.BUY else 2
     return NewOrder(
-        account, f"{tag}{n}", "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, 1
+        account=account,
+        client_order_id=f"{tag}{n}",
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=1,
     )
 
 
@@ -69,9 +76,17 @@ async def flow(endpoints: str, orders: int, senders: int, tag: str) -> dict[str,
     client = EngineClient(endpoints, timeout=2.0, deadline=60)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account))
-            await client.submit(Deposit(account, "IRR", 10**15, f"{tag}cash{account}"))
-            await client.submit(Deposit(account, "FOOLAD", 10**9, f"{tag}sh{account}"))
+            await client.submit(OpenAccount(account=account))
+            await client.submit(
+                Deposit(
+                    account=account, asset="IRR", amount=10**15, reference=f"{tag}cash{account}"
+                )
+            )
+            await client.submit(
+                Deposit(
+                    account=account, asset="FOOLAD", amount=10**9, reference=f"{tag}sh{account}"
+                )
+            )
         numbers = iter(range(orders))
         latencies: list[float] = []
 

@@ -49,10 +49,19 @@ async def load(endpoint: str, orders: int, senders: int, market_every: int) -> d
     instruments = load_instruments()[:20]
     accounts = list(range(1, 2 * senders + 1))
     for account in accounts:
-        await client.submit(OpenAccount(account))
-        await client.submit(Deposit(account, "IRR", 10**15, f"bench-cash-{account}"))
+        await client.submit(OpenAccount(account=account))
+        await client.submit(
+            Deposit(account=account, asset="IRR", amount=10**15, reference=f"bench-cash-{account}")
+        )
         for i in instruments:
-            await client.submit(Deposit(account, i.symbol, 10**7, f"bench-{i.symbol}-{account}"))
+            await client.submit(
+                Deposit(
+                    account=account,
+                    asset=i.symbol,
+                    amount=10**7,
+                    reference=f"bench-{i.symbol}-{account}",
+                )
+            )
     all_ns: list[int] = []
     market_ns: list[int] = []
     counter = iter(range(orders))
@@ -63,14 +72,26 @@ async def load(endpoint: str, orders: int, senders: int, market_every: int) -> d
             instrument = instruments[(n // market_every) % len(instruments)]
             if n % market_every == market_every - 1:
                 command = NewOrder(
-                    buyer, f"m{n}", instrument.symbol, Side.BUY, OrderType.MARKET,
-                    TimeInForce.IOC, 0, instrument.lot_size * 10,
-                )  # fmt: skip
+                    account=buyer,
+                    client_order_id=f"m{n}",
+                    symbol=instrument.symbol,
+                    side=Side.BUY,
+                    order_type=OrderType.MARKET,
+                    time_in_force=TimeInForce.IOC,
+                    price=0,
+                    quantity=instrument.lot_size * 10,
+                )
             else:
                 command = NewOrder(
-                    seller, f"l{n}", instrument.symbol, Side.SELL, OrderType.LIMIT,
-                    TimeInForce.DAY, instrument.reference_price, instrument.lot_size * 10,
-                )  # fmt: skip
+                    account=seller,
+                    client_order_id=f"l{n}",
+                    symbol=instrument.symbol,
+                    side=Side.SELL,
+                    order_type=OrderType.LIMIT,
+                    time_in_force=TimeInForce.DAY,
+                    price=instrument.reference_price,
+                    quantity=instrument.lot_size * 10,
+                )
             started = time.perf_counter_ns()
             reply = await client.submit(command)
             elapsed = time.perf_counter_ns() - started

@@ -56,8 +56,12 @@ def main() -> None:
             client = EngineClient(f"tcp://127.0.0.1:{requests}", timeout=0.2, deadline=60)
             try:
                 for account in (1, 2):
-                    await client.submit(OpenAccount(account))
-                    await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
+                    await client.submit(OpenAccount(account=account))
+                    await client.submit(
+                        Deposit(
+                            account=account, asset="IRR", amount=10**15, reference=f"c{account}"
+                        )
+                    )
                 for cycle in range(args.cycles):
                     standby = subprocess.Popen(
                         [sys.executable, "-m", "exchange", "standby", *common],
@@ -72,8 +76,16 @@ def main() -> None:
                     async def sender() -> None:
                         for i in queue:  # noqa: B023
                             sent_at = time.monotonic()
-                            order = NewOrder(2, f"o{i}", "FOOLAD", Side.BUY, OrderType.LIMIT,
-                                             TimeInForce.GTC, 5_200 + i % 50, 1)  # fmt: skip
+                            order = NewOrder(
+                                account=2,
+                                client_order_id=f"o{i}",
+                                symbol="FOOLAD",
+                                side=Side.BUY,
+                                order_type=OrderType.LIMIT,
+                                time_in_force=TimeInForce.GTC,
+                                price=5_200 + i % 50,
+                                quantity=1,
+                            )
                             reply = await client.submit(order)
                             kill = state.get("killed")  # noqa: B023
                             if kill is not None and sent_at > kill and "first" not in state:  # noqa: B023

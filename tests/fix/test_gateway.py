@@ -77,9 +77,13 @@ def fix(tmp_path: Path, engine: EngineProcess) -> Iterator[Fix]:
         client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
         try:
             for account in (1, 2, 3):
-                await client.submit(OpenAccount(account))
-                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
-                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
+                await client.submit(OpenAccount(account=account))
+                await client.submit(
+                    Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
+                )
+                await client.submit(
+                    Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"s{account}")
+                )
         finally:
             await client.close()
 

@@ -67,12 +67,16 @@ def venue(tmp_path: Path, engine: EngineProcess) -> Iterator[Venue]:
         client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
         try:
             for account in (FUNDED, COUNTERPARTY, EMPTY, SUSPENDED):
-                await client.submit(OpenAccount(account))
+                await client.submit(OpenAccount(account=account))
             for account in (FUNDED, COUNTERPARTY):
-                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
-                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
-            await client.submit(SetAccountStatus(SUSPENDED, AccountStatus.SUSPENDED))
-            await client.submit(SetInstrumentStatus(HALTED, InstrumentStatus.HALTED))
+                await client.submit(
+                    Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
+                )
+                await client.submit(
+                    Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"s{account}")
+                )
+            await client.submit(SetAccountStatus(account=SUSPENDED, status=AccountStatus.SUSPENDED))
+            await client.submit(SetInstrumentStatus(symbol=HALTED, status=InstrumentStatus.HALTED))
         finally:
             await client.close()
 
@@ -368,8 +372,10 @@ def test_market_closed_is_exchange_closed(tmp_path: Path) -> None:
         async def open_account() -> None:
             client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
             try:
-                await client.submit(OpenAccount(FUNDED))
-                await client.submit(Deposit(FUNDED, "IRR", 10**12, "c"))
+                await client.submit(OpenAccount(account=FUNDED))
+                await client.submit(
+                    Deposit(account=FUNDED, asset="IRR", amount=10**12, reference="c")
+                )
             finally:
                 await client.close()
 

@@ -65,7 +65,9 @@ def test_application_review_approval_and_trading_token(
     async def deposit() -> list[object]:
         engine_client = EngineClient(engine.endpoint, timeout=0.3)
         try:
-            reply = await engine_client.submit(Deposit(issued["accountId"], "IRR", 1_000, "t-1"))
+            reply = await engine_client.submit(
+                Deposit(account=issued["accountId"], asset="IRR", amount=1_000, reference="t-1")
+            )
             return list(reply.events)
         finally:
             await engine_client.close()

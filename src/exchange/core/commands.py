@@ -20,7 +20,7 @@ class _Command(msgspec.Struct, array_like=True, gc=False, tag_field="t"):
     pass
 
 
-class AddInstrument(_Command, tag=1):
+class AddInstrument(_Command, tag=1, kw_only=True):
     """List a new instrument. Instruments are data: they enter through the journal."""
 
     symbol: str
@@ -35,21 +35,21 @@ class AddInstrument(_Command, tag=1):
     """Maximum filled + open quantity per account in this instrument per trading day."""
 
 
-class SetInstrumentStatus(_Command, tag=2):
+class SetInstrumentStatus(_Command, tag=2, kw_only=True):
     symbol: str
     status: InstrumentStatus
 
 
-class OpenAccount(_Command, tag=3):
+class OpenAccount(_Command, tag=3, kw_only=True):
     account: int
 
 
-class SetAccountStatus(_Command, tag=4):
+class SetAccountStatus(_Command, tag=4, kw_only=True):
     account: int
     status: AccountStatus
 
 
-class Deposit(_Command, tag=5):
+class Deposit(_Command, tag=5, kw_only=True):
     """Credit cash (asset "IRR") or shares (asset = symbol); applied once per reference."""
 
     account: int
@@ -58,7 +58,7 @@ class Deposit(_Command, tag=5):
     reference: str
 
 
-class Withdraw(_Command, tag=6):
+class Withdraw(_Command, tag=6, kw_only=True):
     """Debit available cash or shares; applied once per reference."""
 
     account: int
@@ -67,7 +67,7 @@ class Withdraw(_Command, tag=6):
     reference: str
 
 
-class NewOrder(_Command, tag=10):
+class NewOrder(_Command, tag=10, kw_only=True):
     account: int
     client_order_id: str
     symbol: str
@@ -79,7 +79,7 @@ class NewOrder(_Command, tag=10):
     quantity: int
 
 
-class CancelOrder(_Command, tag=11):
+class CancelOrder(_Command, tag=11, kw_only=True):
     """Cancel by exchange order id, or (when order_id is 0) by client order id."""
 
     account: int
@@ -87,13 +87,13 @@ class CancelOrder(_Command, tag=11):
     client_order_id: str = ""
 
 
-class OpenSession(_Command, tag=20):
+class OpenSession(_Command, tag=20, kw_only=True):
     """Open continuous trading for a trading day (YYYYMMDD)."""
 
     trading_day: int
 
 
-class CloseSession(_Command, tag=21):
+class CloseSession(_Command, tag=21, kw_only=True):
     """Close trading: DAY orders expire, reference prices roll to the last trade."""
 
 

@@ -122,7 +122,7 @@ async def approve_application(request: Request) -> Response:
         raise ApiError(409, f"the application is {status.value}", code="NOT_PENDING")
     if await run_in_threadpool(gateway.store.identity_taken, application_id):
         raise ApiError(409, "this identity has an approved account", code="IDENTITY_TAKEN")
-    reply = await gateway.submit(OpenAccount(application_id))
+    reply = await gateway.submit(OpenAccount(account=application_id))
     opened = any(type(e) is AccountOpened for e in reply.events) or any(
         type(e) is CommandRejected and e.reason is RejectReason.ACCOUNT_EXISTS for e in reply.events
     )

@@ -54,7 +54,10 @@ async def _movement(request: Request, withdraw: bool) -> Response:
     body = await read_body(request, MovementIn)
     gateway = gateway_of(request)
     kind = Withdraw if withdraw else Deposit
-    reply = await gateway.submit(kind(account, body.asset, body.amount, body.reference), account)
+    reply = await gateway.submit(
+        kind(account=account, asset=body.asset, amount=body.amount, reference=body.reference),
+        account,
+    )
     _refused(reply)
     (changed,) = [e for e in reply.events if type(e) is BalanceChanged]
     return json_response(
@@ -76,7 +79,7 @@ async def _account_status(request: Request, status: AccountStatus) -> Response:
     authorize(request, "admin")
     account = path_id(request, "account_id", "account")
     gateway = gateway_of(request)
-    reply = await gateway.submit(SetAccountStatus(account, status), account)
+    reply = await gateway.submit(SetAccountStatus(account=account, status=status), account)
     _refused(reply)
     for event in reply.events:
         if type(event) is AccountStatusChanged:
@@ -98,7 +101,7 @@ async def _symbol_status(request: Request, status: InstrumentStatus) -> Response
     if len(symbol) > 16:
         raise ApiError(404, "no such symbol")
     gateway = gateway_of(request)
-    reply = await gateway.submit(SetInstrumentStatus(symbol, status))
+    reply = await gateway.submit(SetInstrumentStatus(symbol=symbol, status=status))
     _refused(reply)
     for event in reply.events:
         if type(event) is InstrumentStatusChanged:

@@ -42,9 +42,16 @@ class DirectOpener:
             client_id=f"bench_{account}_{secrets.token_hex(4)}",
             secret=secret,
         )
-        await self.engine.submit(OpenAccount(account))
+        await self.engine.submit(OpenAccount(account=account))
         for asset, amount in funding_of(index, self.symbols, maker):
-            await self.engine.submit(Deposit(account, asset, amount, f"bench-{account}-{asset}"))
+            await self.engine.submit(
+                Deposit(
+                    account=account,
+                    asset=asset,
+                    amount=amount,
+                    reference=f"bench-{account}-{asset}",
+                )
+            )
         return User(account, client_id, secret)
 
     async def close(self) -> None:
