@@ -41,6 +41,7 @@ applications = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("decided_by", sa.String(64), nullable=True),
     sa.Column("decision_note", sa.String(500), nullable=True),
+    sa.Column("account_owner", sa.String(64), nullable=True, unique=True, index=True),
     sa.Index(
         "one_approved_application_per_identity",
         "national_id",
@@ -48,6 +49,7 @@ applications = sa.Table(
         sqlite_where=sa.text("status = 'approved'"),
         postgresql_where=sa.text("status = 'approved'"),
     ),
+    sqlite_autoincrement=True,
 )
 
 accounts = sa.Table(
