@@ -36,7 +36,7 @@ import httpx
 
 from exchange.accounts import with_check_digit
 from exchange.cluster.local import LocalCluster
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
@@ -76,7 +76,8 @@ async def flow(endpoints: str, orders: int, senders: int, tag: str) -> dict[str,
     client = EngineClient(endpoints, timeout=2.0, deadline=60)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account=account))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             await client.submit(
                 Deposit(
                     account=account, asset="IRR", amount=10**15, reference=f"{tag}cash{account}"

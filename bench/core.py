@@ -75,7 +75,7 @@ def setup_commands(symbols: int) -> list[object]:
             )
         )
     for account in range(1, 2 * POOL + 1):
-        commands.append(OpenAccount(account=account))
+        commands.append(OpenAccount(owner=f"bench-{account}"))  # a new core gives 1, 2, ...
         if account <= POOL:
             commands.append(
                 Deposit(account=account, asset="IRR", amount=10**15, reference=f"cash-{account}")

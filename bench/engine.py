@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.core.events import Fill
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
@@ -49,7 +49,8 @@ async def load(endpoint: str, orders: int, senders: int, market_every: int) -> d
     instruments = load_instruments()[:20]
     accounts = list(range(1, 2 * senders + 1))
     for account in accounts:
-        await client.submit(OpenAccount(account=account))
+        opened = await client.open_account(f"owner-{account}")
+        assert opened == account, "a new engine gives account ids 1, 2, ... in order"
         await client.submit(
             Deposit(account=account, asset="IRR", amount=10**15, reference=f"bench-cash-{account}")
         )

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from exchange.accounts.store import AccountStore
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.codec import Framer, encode, parse
@@ -122,7 +122,8 @@ async def setup(endpoint: str, accounts: int) -> None:
     client = EngineClient(endpoint, timeout=2.0)
     try:
         for account in range(1, accounts + 2):
-            await client.submit(OpenAccount(account=account))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             await client.submit(
                 Deposit(account=account, asset="IRR", amount=10**15, reference=f"c{account}")
             )

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import aiohttp
 
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.refdata import load_instruments
@@ -52,7 +52,8 @@ async def seed(endpoint: str) -> None:
     client = EngineClient(endpoint, timeout=2.0)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account=account))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             await client.submit(
                 Deposit(account=account, asset="IRR", amount=10**15, reference=f"cash-{account}")
             )

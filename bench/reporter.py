@@ -30,7 +30,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from core import load_workload, setup_commands, stream_commands
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine import JournaledCore
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
@@ -93,7 +93,8 @@ async def drive(endpoint: str, rate: float, seconds: float) -> int:
     client = EngineClient(endpoint, timeout=2.0)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account=account))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             await client.submit(
                 Deposit(account=account, asset="IRR", amount=10**15, reference=f"c{account}")
             )

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.core.events import DuplicateOrder, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
@@ -56,7 +56,8 @@ def main() -> None:
             client = EngineClient(f"tcp://127.0.0.1:{requests}", timeout=0.2, deadline=60)
             try:
                 for account in (1, 2):
-                    await client.submit(OpenAccount(account=account))
+                    opened = await client.open_account(f"owner-{account}")
+                    assert opened == account, "a new engine gives account ids 1, 2, ... in order"
                     await client.submit(
                         Deposit(
                             account=account, asset="IRR", amount=10**15, reference=f"c{account}"

@@ -17,7 +17,7 @@ from exchange.core import (
     TimeInForce,
     Withdraw,
 )
-from exchange.core.events import Event
+from exchange.core.events import AccountOpened, Event
 
 SYMBOL = "FOOLAD"
 OTHER = "KHODRO"
@@ -50,7 +50,9 @@ class Harness:
         return self.apply(AddInstrument(symbol=symbol, **fields))
 
     def account(self, account: int, cash: int = 0, shares: dict[str, int] | None = None) -> None:
-        self.apply(OpenAccount(account=account))
+        """Open the core's next account, which must be `account` (open them in id order)."""
+        opened = self.apply(OpenAccount(owner=f"owner-{account}"))
+        assert opened == [AccountOpened(account=account)], opened
         if cash:
             self.apply(
                 Deposit(

@@ -144,8 +144,8 @@ def test_sell_reserves_shares_and_short_selling_is_refused() -> None:
     only(h.order(1, "sell", 300, 10_000), OrderAccepted)
     assert h.shares(1) == (500, 300)
     assert rejected(h.order(1, "sell", 300, 10_000)) == RejectReason.INSUFFICIENT_SHARES
-    h.account(9, cash=10**9)
-    assert rejected(h.order(9, "sell", 100, 10_000)) == RejectReason.INSUFFICIENT_SHARES
+    h.account(5, cash=10**9)
+    assert rejected(h.order(5, "sell", 100, 10_000)) == RejectReason.INSUFFICIENT_SHARES
 
 
 def test_a_fill_settles_both_wallets_at_once_and_releases_the_price_improvement() -> None:

@@ -4,7 +4,8 @@ Commands and events are `array_like` msgspec Structs: a record is a msgpack
 array of its tag and its fields in declared order, so the journal depends on
 that order. The structs are `kw_only` (built with keywords, which reorders
 nothing); these literal arrays were written by the positional structs before
-that change, and every journal and snapshot already on disk holds them.
+that change, and every journal and snapshot already on disk holds them (all
+but OpenAccount, which review M1 added; the old OpenAccount is OpenAccountV1).
 """
 
 from typing import Any
@@ -20,6 +21,7 @@ from exchange.core.commands import (
     Deposit,
     NewOrder,
     OpenAccount,
+    OpenAccountV1,
     OpenSession,
     SetAccountStatus,
     SetInstrumentStatus,
@@ -54,6 +56,7 @@ from exchange.core.events import (
     SessionClosed,
     SessionOpened,
 )
+from exchange.engine.protocol import Request
 
 PINNED: list[tuple[Any, list[Any]]] = [
     (
@@ -70,7 +73,8 @@ PINNED: list[tuple[Any, list[Any]]] = [
         [1, "sym1", "nam2", 3, 4, 5, 6, 7, 8],
     ),
     (SetInstrumentStatus(symbol="sym9", status=InstrumentStatus.HALTED), [2, "sym9", 2]),
-    (OpenAccount(account=11), [3, 11]),
+    (OpenAccountV1(account=11), [3, 11]),  # was OpenAccount before review M1
+    (OpenAccount(owner="own11"), [7, "own11"]),  # new with review M1
     (SetAccountStatus(account=12, status=AccountStatus.SUSPENDED), [4, 12, 2]),
     (
         Deposit(account=14, asset="ass15", amount=16, reference="ref17"),
@@ -251,6 +255,17 @@ def test_every_command_and_event_is_pinned() -> None:
     pinned = {type(record) for record, _ in PINNED}
     kinds = {*Command.__args__, *Event.__args__}  # type: ignore[attr-defined]
     assert pinned == kinds
+
+
+def test_m1_the_engine_does_not_take_an_account_id_from_a_gateway() -> None:
+    """An OpenAccountV1 (caller-chosen id) is journal-only: a request holding one is malformed."""
+    decoder = msgspec.msgpack.Decoder(Request)
+    frame = msgspec.msgpack.encode([1, [3, 11]])
+    with pytest.raises(msgspec.ValidationError):
+        decoder.decode(frame)
+    assert decoder.decode(msgspec.msgpack.encode([1, [7, "own11"]])) == Request(
+        1, OpenAccount(owner="own11")
+    )
 
 
 def test_records_are_built_with_keywords_only() -> None:

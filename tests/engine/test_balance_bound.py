@@ -29,7 +29,8 @@ from exchange.engine.journaled import JournaledCore
 from tests.engine.test_server import EngineProcess
 from tests.engine.test_standby import StandbyProcess
 
-ACCOUNT = 7
+ACCOUNT = 1
+"""The first account a new engine opens."""
 
 
 def test_m6_twenty_deposits_of_10e18_keep_the_engine_and_the_standby_alive(
@@ -42,9 +43,8 @@ def test_m6_twenty_deposits_of_10e18_keep_the_engine_and_the_standby_alive(
     async def scenario() -> tuple[list[object], int]:
         client = EngineClient(primary.endpoint, timeout=0.3, deadline=20)
         try:
-            await client.submit(
-                OpenAccount(account=ACCOUNT)
-            )  # the primary is up and holds the role
+            # the primary is up and holds the role
+            assert await client.open_account("m6") == ACCOUNT
             standby.start()
             await asyncio.sleep(1.0)  # the standby has rebuilt and follows
             answers = []
@@ -101,7 +101,7 @@ def test_m6_a_command_whose_events_cannot_be_encoded_is_refused_not_fatal(
         quantity=1,
     )
     with JournaledCore(tmp_path / "data") as engine:
-        engine.process([OpenAccount(account=1), OpenAccount(account=2)])
+        engine.process([OpenAccount(owner="owner-1"), OpenAccount(owner="owner-2")])
         next_order_id = engine.core.next_order_id
         batch = engine.process(
             [

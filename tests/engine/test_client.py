@@ -38,13 +38,13 @@ def test_a_request_is_sent_again_until_answered_and_fails_at_the_deadline() -> N
                         return len(seen)
 
             server = asyncio.create_task(answer_the_third_copy())
-            reply = await client.submit(OpenAccount(account=1))
+            reply = await client.submit(OpenAccount(owner="owner-1"))
             assert reply.seq == 7 and await server == 3
             assert client.resends == 2
             # Nobody answers now: the call fails at its deadline, not before, and not forever.
             started = time.monotonic()
             with pytest.raises(EngineUnavailableError):
-                await client.submit(OpenAccount(account=2))
+                await client.submit(OpenAccount(owner="owner-2"))
             assert 0.6 <= time.monotonic() - started < 5
             assert not client._pending  # nothing left behind
         finally:

@@ -72,7 +72,8 @@ def order(account: int, coid: str, side: Side, price: int, qty: int = 100) -> Ne
 
 async def setup_accounts(client: EngineClient) -> None:
     for account in (1, 2):
-        await client.submit(OpenAccount(account=account))
+        opened = await client.open_account(f"owner-{account}")
+        assert opened == account, "a new engine gives account ids 1, 2, ... in order"
         await client.submit(
             Deposit(account=account, asset="IRR", amount=10**12, reference=f"cash-{account}")
         )
@@ -214,7 +215,7 @@ def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Pa
         async def still_alive() -> None:
             client = EngineClient(engine.endpoint, timeout=0.3)
             try:
-                reply = await client.submit(OpenAccount(account=5))
+                reply = await client.submit(OpenAccount(owner="owner-5"))
                 assert reply.seq > 0
             finally:
                 await client.close()

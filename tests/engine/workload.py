@@ -38,7 +38,7 @@ def setup_batch() -> list[Command]:
         for s in SYMBOLS
     ]
     for account in ACCOUNTS:
-        batch.append(OpenAccount(account=account))
+        batch.append(OpenAccount(owner=f"owner-{account}"))  # a new core gives 1, 2, ...
         batch.append(
             Deposit(account=account, asset="IRR", amount=5 * 10**9, reference=f"cash-{account}")
         )

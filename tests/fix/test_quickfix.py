@@ -25,7 +25,6 @@ from exchange.core import (
     AccountStatus,
     Deposit,
     InstrumentStatus,
-    OpenAccount,
     RejectReason,
     SetAccountStatus,
     SetInstrumentStatus,
@@ -67,7 +66,8 @@ def venue(tmp_path: Path, engine: EngineProcess) -> Iterator[Venue]:
         client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
         try:
             for account in (FUNDED, COUNTERPARTY, EMPTY, SUSPENDED):
-                await client.submit(OpenAccount(account=account))
+                opened = await client.open_account(f"owner-{account}")
+                assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             for account in (FUNDED, COUNTERPARTY):
                 await client.submit(
                     Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
@@ -372,7 +372,8 @@ def test_market_closed_is_exchange_closed(tmp_path: Path) -> None:
         async def open_account() -> None:
             client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
             try:
-                await client.submit(OpenAccount(account=FUNDED))
+                opened = await client.open_account(f"owner-{FUNDED}")
+                assert opened == FUNDED, "a new engine gives account ids 1, 2, ... in order"
                 await client.submit(
                     Deposit(account=FUNDED, asset="IRR", amount=10**12, reference="c")
                 )

@@ -37,7 +37,8 @@ def acceptor(tmp_path: Path, engine: EngineProcess) -> Iterator[tuple[int, str, 
         client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
         try:
             for account in (1, 2):
-                await client.submit(OpenAccount(account=account))
+                opened = await client.open_account(f"owner-{account}")
+                assert opened == account, "a new engine gives account ids 1, 2, ... in order"
                 await client.submit(
                     Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
                 )
@@ -136,7 +137,7 @@ def test_l2_fix_acceptor_stops_when_it_can_no_longer_follow_the_engine(
         gateway.view.apply = broken  # type: ignore[method-assign]
         client = EngineClient(engine.endpoint, timeout=0.5, deadline=30)
         try:
-            await client.submit(OpenAccount(account=7))  # a batch the acceptor fails to apply
+            await client.submit(OpenAccount(owner="owner-7"))  # a batch the acceptor fails to apply
         finally:
             await client.close()
         with pytest.raises(FeedStoppedError):

@@ -59,10 +59,10 @@ def test_the_engine_client_refuses_at_once_when_its_in_flight_cap_is_reached() -
         (port,) = free_ports(1)  # nothing listens there: requests stay unanswered
         client = EngineClient(f"tcp://127.0.0.1:{port}", timeout=5, deadline=5, max_in_flight=1)
         try:
-            pending = asyncio.ensure_future(client.submit(OpenAccount(account=1)))
+            pending = asyncio.ensure_future(client.submit(OpenAccount(owner="owner-1")))
             await asyncio.sleep(0.05)
             # Refused in its first step, before it awaits anything: never queued.
-            second = client.submit(OpenAccount(account=2))
+            second = client.submit(OpenAccount(owner="owner-2"))
             with pytest.raises(EngineBusyError):
                 second.send(None)
             pending.cancel()

@@ -40,7 +40,27 @@ class SetInstrumentStatus(_Command, tag=2, kw_only=True):
     status: InstrumentStatus
 
 
-class OpenAccount(_Command, tag=3, kw_only=True):
+class OpenAccount(_Command, tag=7, kw_only=True):
+    """Open an account under the next id the core allocates (AccountOpened names it).
+
+    `owner` is the opener's own unique reference for the account (the accounts
+    database's random reference of an application), bound to it for good: the same
+    owner again opens nothing and is answered ACCOUNT_EXISTS with the account bound to
+    it and the owner as detail, so a retry after a crash finds its own account, and no
+    other opener can get it (review M1: the caller no longer chooses the id).
+    """
+
+    owner: str
+
+
+class OpenAccountV1(_Command, tag=3, kw_only=True):
+    """Replay only: the account id chosen by the caller, as before review M1.
+
+    Journals written before hold it and replay it to the same state (it moves the
+    core's next account id past `account`). The engine does not take it from gateways:
+    it is not a `RequestCommand`.
+    """
+
     account: int
 
 
@@ -97,7 +117,7 @@ class CloseSession(_Command, tag=21, kw_only=True):
     """Close trading: DAY orders expire, reference prices roll to the last trade."""
 
 
-Command = (
+RequestCommand = (
     AddInstrument
     | SetInstrumentStatus
     | OpenAccount
@@ -109,3 +129,7 @@ Command = (
     | OpenSession
     | CloseSession
 )
+"""What the engine takes from a gateway to sequence."""
+
+Command = RequestCommand | OpenAccountV1
+"""Everything the core applies and a journal may hold."""

@@ -195,3 +195,21 @@ Event = (
     | SessionOpened
     | SessionClosed
 )
+
+
+def opened_account(events: list[Event], owner: str) -> int | None:
+    """The account an OpenAccount for `owner` opened, or had opened before (a retry).
+
+    ACCOUNT_EXISTS counts only with this owner reference as detail: it then names the
+    account bound to this owner, never one of another (review M1). None: not opened.
+    """
+    for event in events:
+        if type(event) is AccountOpened:
+            return event.account
+        if (
+            type(event) is CommandRejected
+            and event.reason is RejectReason.ACCOUNT_EXISTS
+            and event.detail == owner
+        ):
+            return event.account
+    return None

@@ -23,6 +23,7 @@ from exchange.core.commands import (
     Deposit,
     NewOrder,
     OpenAccount,
+    OpenAccountV1,
     OpenSession,
     SetAccountStatus,
     SetInstrumentStatus,
@@ -161,12 +162,17 @@ class ExchangeCore:
         self.session_open = False
         self.next_order_id = 1
         self.next_trade_id = 1
+        self.next_account_id = 1
+        """The id OpenAccount gives next: above every account, so no id is given twice."""
+        self.owners: dict[str, int] = {}
+        """Owner reference -> the account opened for it (see OpenAccount)."""
         self._handlers: dict[type, _Handler] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
             AddInstrument: self._add_instrument,
             SetInstrumentStatus: self._set_instrument_status,
             OpenAccount: self._open_account,
+            OpenAccountV1: self._open_account_v1,
             SetAccountStatus: self._set_account_status,
             Deposit: self._deposit,
             Withdraw: self._withdraw,
@@ -750,12 +756,33 @@ class ExchangeCore:
     # --------------------------------------------------------------- accounts
 
     def _open_account(self, cmd: OpenAccount, ts: int, out: list[Event]) -> None:
+        """Open the next account id for a new owner; the same owner gets its own account back."""
+        owner = cmd.owner
+        if not identifier(owner, MAX_REFERENCE_LENGTH):
+            out.append(CommandRejected(reason=R.INVALID_REFERENCE, detail=_shown(owner)))
+            return
+        existing = self.owners.get(owner)
+        if existing is not None:
+            out.append(CommandRejected(reason=R.ACCOUNT_EXISTS, account=existing, detail=owner))
+            return
+        account_id = self.next_account_id
+        if account_id > MAX_AMOUNT:
+            out.append(CommandRejected(reason=R.INVALID_ACCOUNT_ID, account=account_id))
+            return
+        self.next_account_id = account_id + 1
+        self.accounts[account_id] = Account(account_id, owner)
+        self.owners[owner] = account_id
+        out.append(AccountOpened(account=account_id))
+
+    def _open_account_v1(self, cmd: OpenAccountV1, ts: int, out: list[Event]) -> None:
+        """The caller's account id, as journals from before review M1 hold it (replay only)."""
         if not 0 < cmd.account <= MAX_AMOUNT:
             out.append(CommandRejected(reason=R.INVALID_ACCOUNT_ID, account=cmd.account))
         elif cmd.account in self.accounts:
             out.append(CommandRejected(reason=R.ACCOUNT_EXISTS, account=cmd.account))
         else:
             self.accounts[cmd.account] = Account(cmd.account)
+            self.next_account_id = max(self.next_account_id, cmd.account + 1)
             out.append(AccountOpened(account=cmd.account))
 
     def _set_account_status(self, cmd: SetAccountStatus, ts: int, out: list[Event]) -> None:

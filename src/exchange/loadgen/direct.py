@@ -16,17 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from exchange.accounts import store as account_store
-from exchange.core import Deposit, OpenAccount
+from exchange.core import Deposit
 from exchange.engine.client import EngineClient
 from exchange.loadgen.plan import Symbol
 from exchange.loadgen.users import User, funding_of
 
-FIRST_ACCOUNT = 50_000_000
-"""Far above the account ids approvals give (the application ids)."""
-
 
 class DirectOpener:
-    """Opens member `index` as account FIRST_ACCOUNT + index (makers after users' range)."""
+    """Opens member `index` (makers after users) as the next account the engine allocates."""
 
     def __init__(self, data_dir: Path, engine_endpoint: str, symbols: Sequence[Symbol]) -> None:
         self.store = account_store.AccountStore(f"sqlite:///{data_dir / 'accounts.db'}")
@@ -34,7 +31,8 @@ class DirectOpener:
         self.symbols = symbols
 
     async def __call__(self, index: int, maker: bool) -> User:
-        account = FIRST_ACCOUNT + (1_000_000 if maker else 0) + index
+        owner = f"bench_{'maker' if maker else 'user'}_{index}_{secrets.token_hex(8)}"
+        account = await self.engine.open_account(owner)
         secret = secrets.token_urlsafe(32)
         client_id, _ = self.store.create_credential(
             frozenset({"read", "trade"}),
@@ -42,7 +40,6 @@ class DirectOpener:
             client_id=f"bench_{account}_{secrets.token_hex(4)}",
             secret=secret,
         )
-        await self.engine.submit(OpenAccount(account=account))
         for asset, amount in funding_of(index, self.symbols, maker):
             await self.engine.submit(
                 Deposit(
