@@ -4,10 +4,10 @@ SQLAlchemy Core, one code path for both databases. The store decides
 nothing about trading, and account ids are the engine's: the gateway first
 opens the account in the engine under the application's `account_owner`
 reference (a journaled command that a retry repeats harmlessly), then
-approving records the engine's account id and its first credential here. Secrets are stored only as
-HMAC-SHA256(pepper, secret) (credentials.py); the pepper is a key file in
-the data directory, so every process that shares this database must read
-the same file (as with `gateway.key`).
+approving records the engine's account id and its first credential here.
+Secrets are stored only as HMAC-SHA256(pepper, secret) (credentials.py); the
+pepper is a key file in the data directory, so every process that shares
+this database must read the same file (as with `gateway.key`).
 """
 
 import json
