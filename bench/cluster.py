@@ -42,16 +42,16 @@ import httpx
 from exchange.accounts import with_check_digit
 from exchange.cluster.etcd import Compare, Op
 from exchange.cluster.lease import LeaderInfo, LeaderLease
-from exchange.launch.cluster import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
 from exchange.config import ExchangeConfig, updated
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.journal import JournalReader
 from exchange.launch import Service, on_free_ports, service
+from exchange.launch.cluster import LocalCluster
 from exchange.services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +72,14 @@ def order(n: int, tag: str) -> NewOrder:
     price = 5_200 + n % 50 if side is Side.BUY else 5_460 + n % 50
     account = 1 if side is Side.BUY else 2
     return NewOrder(
-        account, f"{tag}{n}", "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, 1
+        account=account,
+        client_order_id=f"{tag}{n}",
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=1,
     )
 
 
@@ -82,9 +89,18 @@ async def flow(
     client = EngineClient(endpoints, keys=keys, timeout=2.0, deadline=60)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account))
-            await client.submit(Deposit(account, "IRR", 10**15, f"{tag}cash{account}"))
-            await client.submit(Deposit(account, "FOOLAD", 10**9, f"{tag}sh{account}"))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+            await client.submit(
+                Deposit(
+                    account=account, asset="IRR", amount=10**15, reference=f"{tag}cash{account}"
+                )
+            )
+            await client.submit(
+                Deposit(
+                    account=account, asset="FOOLAD", amount=10**9, reference=f"{tag}sh{account}"
+                )
+            )
         numbers = iter(range(orders))
         latencies: list[float] = []
 

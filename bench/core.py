@@ -75,13 +75,22 @@ def setup_commands(symbols: int) -> list[object]:
             )
         )
     for account in range(1, 2 * POOL + 1):
-        commands.append(OpenAccount(account))
+        commands.append(OpenAccount(owner=f"bench-{account}"))  # a new core gives 1, 2, ...
         if account <= POOL:
-            commands.append(Deposit(account, "IRR", 10**15, f"cash-{account}"))
+            commands.append(
+                Deposit(account=account, asset="IRR", amount=10**15, reference=f"cash-{account}")
+            )
         else:
             for s in range(symbols):
-                commands.append(Deposit(account, symbol_name(s), 10**9, f"sh-{account}-{s}"))
-    commands.append(OpenSession(20240601))
+                commands.append(
+                    Deposit(
+                        account=account,
+                        asset=symbol_name(s),
+                        amount=10**9,
+                        reference=f"sh-{account}-{s}",
+                    )
+                )
+    commands.append(OpenSession(trading_day=20240601))
     return commands
 
 
@@ -93,31 +102,31 @@ def stream_commands(stream: np.ndarray) -> list[object]:
     for op, side, sym, oid, price, qty in stream.tolist():
         account = (1 if side == 0 else POOL + 1) + oid % POOL
         if op == CANCEL:
-            commands.append(CancelOrder(account, oid))
+            commands.append(CancelOrder(account=account, order_id=oid))
         elif op == LIMIT:
             commands.append(
                 NewOrder(
-                    account,
-                    str(oid),
-                    symbols[sym],
-                    sides[side],
-                    OrderType.LIMIT,
-                    TimeInForce.GTC,
-                    price,
-                    qty,
+                    account=account,
+                    client_order_id=str(oid),
+                    symbol=symbols[sym],
+                    side=sides[side],
+                    order_type=OrderType.LIMIT,
+                    time_in_force=TimeInForce.GTC,
+                    price=price,
+                    quantity=qty,
                 )
             )
         else:
             commands.append(
                 NewOrder(
-                    account,
-                    str(oid),
-                    symbols[sym],
-                    sides[side],
-                    OrderType.MARKET,
-                    TimeInForce.IOC,
-                    0,
-                    qty,
+                    account=account,
+                    client_order_id=str(oid),
+                    symbol=symbols[sym],
+                    side=sides[side],
+                    order_type=OrderType.MARKET,
+                    time_in_force=TimeInForce.IOC,
+                    price=0,
+                    quantity=qty,
                 )
             )
     return commands

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from exchange.accounts.store import AccountStore
 from exchange.config import ExchangeConfig, updated
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.fix.codec import Framer, encode, parse
@@ -119,13 +119,28 @@ async def setup(endpoint: str, keys: ClientKeys, accounts: int) -> None:
     client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in range(1, accounts + 2):
-            await client.submit(OpenAccount(account))
-            await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
-            await client.submit(Deposit(account, "FOOLAD", 10**9, f"s{account}"))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+            await client.submit(
+                Deposit(account=account, asset="IRR", amount=10**15, reference=f"c{account}")
+            )
+            await client.submit(
+                Deposit(account=account, asset="FOOLAD", amount=10**9, reference=f"s{account}")
+            )
         maker = accounts + 1
         for n in range(40):
-            await client.submit(NewOrder(maker, f"ask-{n}", "FOOLAD", Side.SELL, OrderType.LIMIT,
-                                         TimeInForce.GTC, REF + n % 5, 500_000))  # fmt: skip
+            await client.submit(
+                NewOrder(
+                    account=maker,
+                    client_order_id=f"ask-{n}",
+                    symbol="FOOLAD",
+                    side=Side.SELL,
+                    order_type=OrderType.LIMIT,
+                    time_in_force=TimeInForce.GTC,
+                    price=REF + n % 5,
+                    quantity=500_000,
+                )
+            )
     finally:
         await client.close()
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import aiohttp
 
 from exchange.config import ExchangeConfig, updated
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.launch import Fleet, on_free_ports, service
@@ -51,15 +51,33 @@ async def seed(endpoint: str, keys: ClientKeys) -> None:
     client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account))
-            await client.submit(Deposit(account, "IRR", 10**15, f"cash-{account}"))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+            await client.submit(
+                Deposit(account=account, asset="IRR", amount=10**15, reference=f"cash-{account}")
+            )
             for i in load_instruments():
-                await client.submit(Deposit(account, i.symbol, 10**8, f"{i.symbol}-{account}"))
+                await client.submit(
+                    Deposit(
+                        account=account,
+                        asset=i.symbol,
+                        amount=10**8,
+                        reference=f"{i.symbol}-{account}",
+                    )
+                )
         for i in load_instruments():
             for step in range(1, 11):
                 price = i.reference_price + step * i.tick_size
-                ask = NewOrder(2, f"ask-{i.symbol}-{step}", i.symbol, Side.SELL,
-                               OrderType.LIMIT, TimeInForce.GTC, price, 100_000)  # fmt: skip
+                ask = NewOrder(
+                    account=2,
+                    client_order_id=f"ask-{i.symbol}-{step}",
+                    symbol=i.symbol,
+                    side=Side.SELL,
+                    order_type=OrderType.LIMIT,
+                    time_in_force=TimeInForce.GTC,
+                    price=price,
+                    quantity=100_000,
+                )
                 await client.submit(ask)
     finally:
         await client.close()
@@ -135,8 +153,16 @@ async def fan_out(
                 if delay > 0:
                     await asyncio.sleep(delay)
                 symbol = symbols[n % len(symbols)]
-                order = NewOrder(1, f"mkt-{n}", symbol, Side.BUY, OrderType.MARKET,
-                                 TimeInForce.IOC, 0, 1)  # fmt: skip
+                order = NewOrder(
+                    account=1,
+                    client_order_id=f"mkt-{n}",
+                    symbol=symbol,
+                    side=Side.BUY,
+                    order_type=OrderType.MARKET,
+                    time_in_force=TimeInForce.IOC,
+                    price=0,
+                    quantity=1,
+                )
                 pending.add(asyncio.ensure_future(client.submit(order)))
                 sent += 1
             await asyncio.gather(*pending)

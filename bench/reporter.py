@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from core import load_workload, setup_commands, stream_commands
 from exchange.config import ExchangeConfig, updated
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.engine import JournaledCore
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import ClientKeys, KeyDirectory
@@ -92,9 +92,14 @@ async def drive(endpoint: str, keys: ClientKeys, rate: float, seconds: float) ->
     client = EngineClient(endpoint, keys=keys, timeout=2.0)
     try:
         for account in (1, 2):
-            await client.submit(OpenAccount(account))
-            await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
-            await client.submit(Deposit(account, "FOOLAD", 10**9, f"s{account}"))
+            opened = await client.open_account(f"owner-{account}")
+            assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+            await client.submit(
+                Deposit(account=account, asset="IRR", amount=10**15, reference=f"c{account}")
+            )
+            await client.submit(
+                Deposit(account=account, asset="FOOLAD", amount=10**9, reference=f"s{account}")
+            )
         loop = asyncio.get_running_loop()
         begin = loop.time()
         pending = set()
@@ -104,8 +109,16 @@ async def drive(endpoint: str, keys: ClientKeys, rate: float, seconds: float) ->
                 await asyncio.sleep(delay)
             side = Side.SELL if n % 2 else Side.BUY
             account = 2 if side is Side.SELL else 1
-            order = NewOrder(account, f"o{n}", "FOOLAD", side, OrderType.LIMIT, TimeInForce.DAY,
-                             5_430 + (n % 7) - 3, 10)  # fmt: skip
+            order = NewOrder(
+                account=account,
+                client_order_id=f"o{n}",
+                symbol="FOOLAD",
+                side=side,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.DAY,
+                price=5_430 + (n % 7) - 3,
+                quantity=10,
+            )
             pending.add(asyncio.ensure_future(client.submit(order)))
             if len(pending) > 2_000:
                 _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)

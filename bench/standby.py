@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from exchange.config import ExchangeConfig, updated
-from exchange.core import Deposit, NewOrder, OpenAccount, OrderType, Side, TimeInForce
+from exchange.core import Deposit, NewOrder, OrderType, Side, TimeInForce
 from exchange.core.events import DuplicateOrder, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
@@ -52,8 +52,13 @@ def main() -> None:
             client = EngineClient(config.engine.endpoint, keys=admin, timeout=0.2, deadline=60)
             try:
                 for account in (1, 2):
-                    await client.submit(OpenAccount(account))
-                    await client.submit(Deposit(account, "IRR", 10**15, f"c{account}"))
+                    opened = await client.open_account(f"owner-{account}")
+                    assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+                    await client.submit(
+                        Deposit(
+                            account=account, asset="IRR", amount=10**15, reference=f"c{account}"
+                        )
+                    )
                 for cycle in range(args.cycles):
                     standby = service("standby", config, quiet=True, cwd=ROOT).start()
                     started.append(standby)
@@ -65,8 +70,16 @@ def main() -> None:
                     async def sender() -> None:
                         for i in queue:  # noqa: B023
                             sent_at = time.monotonic()
-                            order = NewOrder(2, f"o{i}", "FOOLAD", Side.BUY, OrderType.LIMIT,
-                                             TimeInForce.GTC, 5_200 + i % 50, 1)  # fmt: skip
+                            order = NewOrder(
+                                account=2,
+                                client_order_id=f"o{i}",
+                                symbol="FOOLAD",
+                                side=Side.BUY,
+                                order_type=OrderType.LIMIT,
+                                time_in_force=TimeInForce.GTC,
+                                price=5_200 + i % 50,
+                                quantity=1,
+                            )
                             reply = await client.submit(order)
                             kill = state.get("killed")  # noqa: B023
                             if kill is not None and sent_at > kill and "first" not in state:  # noqa: B023

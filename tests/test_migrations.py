@@ -54,7 +54,9 @@ def test_a_database_from_before_migrations_is_stamped_not_created_again(tmp_path
     url = f"sqlite:///{tmp_path / 'accounts.db'}"
     engine = sa.create_engine(url)
     accounts_metadata.create_all(engine)  # what services did before 2026-12-05...
-    with engine.begin() as conn:  # ...with the tables of then (no index of revision 0002)
+    with engine.begin() as conn:  # ...with the tables of then (nothing of revisions 0002-3)
         conn.exec_driver_sql("DROP INDEX one_approved_application_per_identity")
+        conn.exec_driver_sql("DROP INDEX ix_kyc_applications_account_owner")
+        conn.exec_driver_sql("ALTER TABLE kyc_applications DROP COLUMN account_owner")
     engine.dispose()
     assert ACCOUNTS.upgrade(url) == ACCOUNTS.head()

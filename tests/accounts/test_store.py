@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from exchange.accounts import Application, KycReason, KycStatus, SanctionsList
 from exchange.accounts.store import (
     AccountStore,
+    AccountTakenError,
     ApplicationNotPendingError,
     IdentityTakenError,
     credentials,
@@ -60,9 +61,9 @@ def test_application_review_approval_and_login(store: AccountStore) -> None:
     assert [a.application_id for a in pending] == [application_id]
     assert pending[0].application == applicant(1)
     assert store.status(application_id) is KycStatus.PENDING_REVIEW
-    issued = store.approve(application_id, officer="compliance-1")
+    issued = store.approve(application_id, 1000 + application_id, officer="compliance-1")
     assert issued.scopes == frozenset({"trade", "read"})
-    assert issued.account_id == application_id
+    assert issued.account_id == 1000 + application_id  # the engine's, as given
     assert store.status(application_id) is KycStatus.APPROVED
     assert store.status(999_999) is None
     assert store.applications(KycStatus.PENDING_REVIEW) == []
@@ -71,14 +72,14 @@ def test_application_review_approval_and_login(store: AccountStore) -> None:
     assert store.authenticate(issued.client_id, "wrong") is None
     assert store.authenticate("nobody", issued.client_secret) is None
     with pytest.raises(ApplicationNotPendingError):
-        store.approve(application_id, officer="compliance-1")  # never twice
+        store.approve(application_id, 1000 + application_id, officer="compliance-1")  # once
     assert store.revoke(issued.client_id)
     assert store.authenticate(issued.client_id, issued.client_secret) is None
 
 
 def test_secrets_are_not_stored_in_clear(store: AccountStore) -> None:
     application_id, _ = store.submit(applicant(2), today=TODAY, sanctions=SANCTIONS)
-    issued = store.approve(application_id, officer="c")
+    issued = store.approve(application_id, 1000 + application_id, officer="c")
     with store.engine.connect() as conn:
         dump = " ".join(str(row) for row in conn.exec_driver_sql("SELECT * FROM credentials"))
     assert issued.client_secret not in dump and "hmac-sha256$" in dump
@@ -109,18 +110,38 @@ def test_m5_an_officer_decides_a_contested_identity_once(store: AccountStore) ->
     )
     genuine, screening = store.submit(applicant(6), today=TODAY, sanctions=SANCTIONS)
     assert screening.status is KycStatus.PENDING_REVIEW
-    assert store.approve(genuine, "officer").account_id == genuine
+    assert store.approve(genuine, 1000 + genuine, "officer").account_id == 1000 + genuine
     assert store.identity_taken(squatter)
     with pytest.raises(IdentityTakenError):
-        store.approve(squatter, "officer")
+        store.approve(squatter, 1000 + squatter, "officer")
     store.reject(squatter, officer="officer", note="identity belongs to another customer")
+
+
+def test_m1_an_application_keeps_one_random_owner_reference(store: AccountStore) -> None:
+    first, _ = store.submit(applicant(7), today=TODAY, sanctions=SANCTIONS)
+    second, _ = store.submit(applicant(8), today=TODAY, sanctions=SANCTIONS)
+    owner = store.account_owner(first)
+    assert store.account_owner(first) == owner  # a retry asks the engine for the same account
+    assert store.account_owner(second) != owner
+    assert owner.startswith("app_") and len(owner) == 36  # random, not the application id
+
+
+def test_m1_an_account_recorded_for_another_application_is_refused(store: AccountStore) -> None:
+    """The engine's account is already this database's for someone else: nothing approved."""
+    first, _ = store.submit(applicant(9), today=TODAY, sanctions=SANCTIONS)
+    second, _ = store.submit(applicant(10), today=TODAY, sanctions=SANCTIONS)
+    store.approve(first, 77, officer="c")
+    with pytest.raises(AccountTakenError):
+        store.approve(second, 77, officer="c")
+    assert store.status(second) is KycStatus.PENDING_REVIEW
+    assert store.credentials_of(77) and len(store.credentials_of(77)) == 1
 
 
 def test_broker_and_configured_admin_credentials(store: AccountStore) -> None:
     accounts = []
     for n in (4, 5):
         application_id, _ = store.submit(applicant(n), today=TODAY, sanctions=SANCTIONS)
-        accounts.append(store.approve(application_id, officer="c").account_id)
+        accounts.append(store.approve(application_id, 1000 + n, officer="c").account_id)
     client_id, secret = store.create_credential(frozenset({"trade", "read"}), tuple(accounts))
     broker = store.authenticate(client_id, secret)
     assert broker is not None and broker.accounts == tuple(sorted(accounts))
@@ -135,10 +156,11 @@ def test_broker_and_configured_admin_credentials(store: AccountStore) -> None:
 def test_concurrent_approvals_logins_and_applications_all_succeed(store: AccountStore) -> None:
     """Officers approve while customers log in and apply: no "database is locked" on SQLite."""
     ids = [store.submit(applicant(100 + n), today=TODAY, sanctions=SANCTIONS)[0] for n in range(31)]
-    first = store.approve(ids.pop(), officer="compliance-1")
+    last = ids.pop()
+    first = store.approve(last, 1000 + last, officer="compliance-1")
 
     def approve(application_id: int) -> bool:
-        issued = store.approve(application_id, officer="compliance-1")
+        issued = store.approve(application_id, 1000 + application_id, officer="compliance-1")
         return store.authenticate(issued.client_id, issued.client_secret) is not None
 
     def log_in(_: int) -> bool:
@@ -176,7 +198,7 @@ def test_h1_token_check_is_cheap(store: AccountStore, monkeypatch: pytest.Monkey
     """Secrets are stored as HMAC-SHA256 and checked without Argon2; old Argon2 hashes migrate."""
     argon2_calls = _Argon2Calls(monkeypatch)
     application_id, _ = store.submit(applicant(300), today=TODAY, sanctions=SANCTIONS)
-    issued = store.approve(application_id, officer="c")
+    issued = store.approve(application_id, 1000 + application_id, officer="c")
     assert store.authenticate(issued.client_id, issued.client_secret) is not None
     assert store.authenticate(issued.client_id, "wrong") is None
     assert store.authenticate("cl_unknown", issued.client_secret) is None

@@ -113,7 +113,7 @@ def test_transitions_over_a_week_with_a_holiday() -> None:
     days = [THU, SAT, date(2026, 11, 29), date(2026, 12, 1), date(2026, 12, 2)]
     expected: list[Transition] = []
     for day in days:
-        expected.append((utc(day, 5, 30), OpenSession(cal.trading_day(day))))
+        expected.append((utc(day, 5, 30), OpenSession(trading_day=cal.trading_day(day))))
         expected.append((utc(day, 9), CloseSession()))
     assert found == expected
     assert all(a[0] < b[0] for a, b in pairwise(found))
@@ -123,7 +123,7 @@ def test_transitions_are_those_after_start_up_to_and_including_end() -> None:
     opens, closes = tehran(THU, 9), tehran(THU, 12, 30)
     assert CAL.transitions(opens, closes) == [(utc(THU, 9), CloseSession())]
     assert CAL.transitions(opens - timedelta(microseconds=1), opens) == [
-        (utc(THU, 5, 30), OpenSession(20261126))
+        (utc(THU, 5, 30), OpenSession(trading_day=20261126))
     ]
     assert CAL.transitions(opens, opens) == []
     with pytest.raises(ValueError, match="before start"):
@@ -131,11 +131,17 @@ def test_transitions_are_those_after_start_up_to_and_including_end() -> None:
 
 
 def test_next_transition_open_and_close() -> None:
-    assert CAL.next_transition(tehran(THU, 8)) == (utc(THU, 5, 30), OpenSession(20261126))
+    assert CAL.next_transition(tehran(THU, 8)) == (
+        utc(THU, 5, 30),
+        OpenSession(trading_day=20261126),
+    )
     assert CAL.next_transition(tehran(THU, 9)) == (utc(THU, 9), CloseSession())  # already open
     assert CAL.next_transition(tehran(THU, 12)) == (utc(THU, 9), CloseSession())
     # After Thursday's close, Friday is skipped.
-    assert CAL.next_transition(tehran(THU, 12, 30)) == (utc(SAT, 5, 30), OpenSession(20261128))
+    assert CAL.next_transition(tehran(THU, 12, 30)) == (
+        utc(SAT, 5, 30),
+        OpenSession(trading_day=20261128),
+    )
     assert CAL.next_open(tehran(THU, 10)) == utc(SAT, 5, 30)
     assert CAL.next_close(tehran(THU, 10)) == utc(THU, 9)
     assert CAL.next_close(tehran(THU, 12, 30)) == utc(SAT, 9)
@@ -321,12 +327,12 @@ def test_always_open_rolls_the_day_at_local_midnight_with_a_close_then_an_open()
     assert ALWAYS.next_transition(midnight) == (midnight + timedelta(days=1), CloseSession())
     assert ALWAYS.transitions(midnight - timedelta(microseconds=1), midnight) == [
         (midnight, CloseSession()),
-        (midnight, OpenSession(20261128)),
+        (midnight, OpenSession(trading_day=20261128)),
     ]
     assert ALWAYS.transitions(tehran(FRI, 3), tehran(FRI, 3) + timedelta(days=3)) == [
         (midnight + timedelta(days=n), command)
         for n in range(3)
-        for command in (CloseSession(), OpenSession(20261128 + n))
+        for command in (CloseSession(), OpenSession(trading_day=20261128 + n))
     ]
     assert ALWAYS.transitions(midnight, midnight + timedelta(hours=23)) == []
 
@@ -351,7 +357,7 @@ def test_an_engine_driven_by_the_calendar_never_gets_a_rejected_session_command(
     core = ExchangeCore()
     now = tehran(THU, 10)
     if (day := cal.session_at(now)) is not None:
-        core.apply(OpenSession(day), 1)
+        core.apply(OpenSession(trading_day=day), 1)
     opened: list[int] = []
     ts = 2
     for _ in range(40):

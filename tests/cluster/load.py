@@ -8,19 +8,28 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exchange.launch.cluster import LocalCluster
 from exchange.core import NewOrder, OrderType, Side, TimeInForce, state_hash
 from exchange.core.events import DuplicateOrder, OrderAccepted
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.journal import JournalReader
+from exchange.launch.cluster import LocalCluster
 
 
 def order(coid: str, n: int) -> NewOrder:
     side = Side.BUY if n % 2 else Side.SELL
     price = 5_200 + n % 50 if side is Side.BUY else 5_460 + n % 50
     account = 1 if side is Side.BUY else 2
-    return NewOrder(account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, 1)
+    return NewOrder(
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=1,
+    )
 
 
 @dataclass

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import httpx
 
-from exchange.launch.cluster import LocalCluster
 from exchange.engine import rebuild
 from exchange.engine.client import EngineClient
 from exchange.engine.queries import AccountQuery, AccountState, answer
+from exchange.launch.cluster import LocalCluster
 from tests.cluster.conftest import require_etcd
 from tests.cluster.load import check_state, converge
 from tests.gateway.test_e2e import ADMIN, REF, GatewayProcess, login, new_trader

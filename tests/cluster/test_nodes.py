@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from exchange.launch.cluster import EngineNode, LocalCluster
 from exchange.cluster.log import ReplicatedLog
 from exchange.engine.client import EngineClient, EngineUnavailableError
+from exchange.launch.cluster import EngineNode, LocalCluster
 from tests.cluster.conftest import require_etcd, wait_writable
 from tests.cluster.load import Load, check_state, converge, journal_bytes
 from tests.engine.test_server import setup_accounts

@@ -21,14 +21,14 @@ import pytest
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls, Op
 from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, decode_info
-from exchange.launch.cluster import LocalCluster
 from exchange.cluster.local_etcd import LocalEtcd
 from exchange.cluster.log import Entry, ReplicatedLog, encode, sign
-from exchange.core import Command, Deposit, OpenAccount
+from exchange.core import Command, Deposit, OpenAccount, OpenAccountV1
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.ports import free_ports
 from exchange.engine.server import EngineConfig
 from exchange.journal import JournalReader
+from exchange.launch.cluster import LocalCluster
 from exchange.sequencer import Batch, encode_batch
 from tests.cluster.conftest import LOG_KEY, PREFIX, require_etcd, wait_writable
 from tests.cluster.load import converge, journal_bytes
@@ -160,7 +160,10 @@ def follower(tmp_path: Path, etcd: Etcd) -> Iterator[Follower]:
 
 def batch(first_seq: int, reference: str) -> bytes:
     """A well-formed journal record: it matches its key, seq and count, as the checks before C2."""
-    commands = [OpenAccount(7), Deposit(7, "IRR", 10**12, reference)]
+    commands = [
+        OpenAccountV1(account=7),
+        Deposit(account=7, asset="IRR", amount=10**12, reference=reference),
+    ]
     return encode_batch(Batch(first_seq, time.time_ns(), 1, commands, [[], []]))
 
 
@@ -258,14 +261,16 @@ def test_c2_a_forged_entry_stops_a_running_cluster_without_entering_a_journal(
             finally:
                 await client.close()
 
-        asyncio.run(submit(60, OpenAccount(1)))
+        asyncio.run(submit(60, OpenAccount(owner="owner-1")))
         converge(cluster)
         last = ReplicatedLog(root, prefix, key=cluster.log_key).read(1, limit=100_000)[-1]
         seq = last.first_seq + last.count
         forged = Entry(last.epoch, seq, 2, batch(seq, "forged"))
         root.put(prefix + b"log/%020d" % seq, encode(forged))  # valid record, no MAC
         with pytest.raises(EngineUnavailableError):  # the leader cannot append at seq: it stops
-            asyncio.run(submit(3, Deposit(1, "IRR", 10**6, "during")))
+            asyncio.run(
+                submit(3, Deposit(account=1, asset="IRR", amount=10**6, reference="during"))
+            )
         time.sleep(2)
         assert root.get(prefix + b"leader") is None  # and nobody campaigns
         for node in cluster.nodes:
@@ -273,7 +278,7 @@ def test_c2_a_forged_entry_stops_a_running_cluster_without_entering_a_journal(
             assert b"refused the log entry" in (tmp_path / f"{node.name}.log").read_bytes()
         key = prefix + b"log/%020d" % seq
         root.txn([], [Op.delete_range(key, key + b"\x00")])  # what an operator does, as root
-        asyncio.run(submit(60, Deposit(1, "IRR", 10**6, "after")))
+        asyncio.run(submit(60, Deposit(account=1, asset="IRR", amount=10**6, reference="after")))
         converge(cluster)
         journals = [journal_bytes(node.data_dir) for node in cluster.nodes]
         assert all(b"after" in j and b"forged" not in j for j in journals)

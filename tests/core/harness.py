@@ -17,7 +17,7 @@ from exchange.core import (
     TimeInForce,
     Withdraw,
 )
-from exchange.core.events import Event
+from exchange.core.events import AccountOpened, Event
 
 SYMBOL = "FOOLAD"
 OTHER = "KHODRO"
@@ -50,14 +50,27 @@ class Harness:
         return self.apply(AddInstrument(symbol=symbol, **fields))
 
     def account(self, account: int, cash: int = 0, shares: dict[str, int] | None = None) -> None:
-        self.apply(OpenAccount(account))
+        """Open the core's next account, which must be `account` (open them in id order)."""
+        opened = self.apply(OpenAccount(owner=f"owner-{account}"))
+        assert opened == [AccountOpened(account=account)], opened
         if cash:
-            self.apply(Deposit(account, "IRR", cash, f"cash-{account}-{self.ts}"))
+            self.apply(
+                Deposit(
+                    account=account, asset="IRR", amount=cash, reference=f"cash-{account}-{self.ts}"
+                )
+            )
         for symbol, quantity in (shares or {}).items():
-            self.apply(Deposit(account, symbol, quantity, f"sh-{account}-{symbol}-{self.ts}"))
+            self.apply(
+                Deposit(
+                    account=account,
+                    asset=symbol,
+                    amount=quantity,
+                    reference=f"sh-{account}-{symbol}-{self.ts}",
+                )
+            )
 
     def open(self, day: int = 20260103) -> list[Event]:
-        return self.apply(OpenSession(day))
+        return self.apply(OpenSession(trading_day=day))
 
     def order(
         self,
@@ -89,10 +102,10 @@ class Harness:
         )
 
     def cancel(self, account: int, order_id: int = 0, coid: str = "") -> list[Event]:
-        return self.apply(CancelOrder(account, order_id, coid))
+        return self.apply(CancelOrder(account=account, order_id=order_id, client_order_id=coid))
 
     def withdraw(self, account: int, asset: str, amount: int, ref: str) -> list[Event]:
-        return self.apply(Withdraw(account, asset, amount, ref))
+        return self.apply(Withdraw(account=account, asset=asset, amount=amount, reference=ref))
 
     # ---- views
 

@@ -20,7 +20,14 @@ def fill_to(h: Harness, account: int, asset: str, total: int) -> None:
         amount = min(MAX_AMOUNT, total - have)
         step += 1
         only(
-            h.apply(Deposit(account, asset, amount, f"fill-{account}-{asset}-{step}")),
+            h.apply(
+                Deposit(
+                    account=account,
+                    asset=asset,
+                    amount=amount,
+                    reference=f"fill-{account}-{asset}-{step}",
+                )
+            ),
             BalanceChanged,
         )
         have += amount
@@ -29,12 +36,22 @@ def fill_to(h: Harness, account: int, asset: str, total: int) -> None:
 def test_m6_a_deposit_past_max_balance_is_refused_and_changes_nothing() -> None:
     h = standard()
     fill_to(h, 1, "IRR", MAX_BALANCE - 5)
-    refused = only(h.apply(Deposit(1, "IRR", 6, "over")), CommandRejected)
+    refused = only(
+        h.apply(Deposit(account=1, asset="IRR", amount=6, reference="over")), CommandRejected
+    )
     assert refused.reason is RejectReason.BALANCE_LIMIT
     assert h.cash(1)[0] == MAX_BALANCE - 5 and "over" not in h.core.references
-    assert only(h.apply(Deposit(1, "IRR", 5, "exact")), BalanceChanged).total == MAX_BALANCE
+    assert (
+        only(
+            h.apply(Deposit(account=1, asset="IRR", amount=5, reference="exact")), BalanceChanged
+        ).total
+        == MAX_BALANCE
+    )
     fill_to(h, 2, SYMBOL, MAX_BALANCE)
-    refused = only(h.apply(Deposit(2, SYMBOL, 1, "over-shares")), CommandRejected)
+    refused = only(
+        h.apply(Deposit(account=2, asset=SYMBOL, amount=1, reference="over-shares")),
+        CommandRejected,
+    )
     assert refused.reason is RejectReason.BALANCE_LIMIT
 
 
@@ -48,9 +65,9 @@ def test_m6_a_sell_whose_fills_could_credit_cash_past_the_bound_is_refused() -> 
     assert not of_type(h.order(1, "sell", 100, 10_500), OrderRejected)
     assert h.core.accounts[1].cash_incoming == high * 100  # room left: 50,000
     assert h.order(1, "sell", 100, 10_500)[0].reason is RejectReason.BALANCE_LIMIT
-    assert only(h.apply(Deposit(1, "IRR", 50_001, "x")), CommandRejected).reason is (
-        RejectReason.BALANCE_LIMIT
-    )
+    assert only(
+        h.apply(Deposit(account=1, asset="IRR", amount=50_001, reference="x")), CommandRejected
+    ).reason is (RejectReason.BALANCE_LIMIT)
     h.order(3, "buy", 100, 10_500)  # fills the resting sell: cash ends within the bound
     account = h.core.accounts[1]
     assert account.cash_incoming == 0 and account.cash <= MAX_BALANCE

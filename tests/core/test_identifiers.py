@@ -24,7 +24,16 @@ BAD = ["a\x00b", "\x00", "X\x0139=2", "tab\there", "new\nline", "sp ace", "é", 
 
 
 def new_order(coid: str, symbol: str = SYMBOL) -> NewOrder:
-    return NewOrder(1, coid, symbol, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 10_000, 100)
+    return NewOrder(
+        account=1,
+        client_order_id=coid,
+        symbol=symbol,
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.DAY,
+        price=10_000,
+        quantity=100,
+    )
 
 
 @pytest.mark.parametrize("coid", BAD)
@@ -36,10 +45,12 @@ def test_h3_core_refuses_control_characters(coid: str) -> None:
     assert refused.order_id == 0 and refused.client_order_id == ""  # nothing kept or echoed
     assert h.core.next_order_id == next_order_id
     assert coid not in h.core.accounts[1].orders_by_client_id
-    cancel = only(h.apply(CancelOrder(1, 0, coid)), CancelRejected)
+    cancel = only(h.apply(CancelOrder(account=1, order_id=0, client_order_id=coid)), CancelRejected)
     assert cancel.client_order_id == ""
     for kind in (Deposit, Withdraw):
-        moved = only(h.apply(kind(1, "IRR", 1, coid)), CommandRejected)
+        moved = only(
+            h.apply(kind(account=1, asset="IRR", amount=1, reference=coid)), CommandRejected
+        )
         assert moved.reason is RejectReason.INVALID_REFERENCE
     assert coid not in h.core.references
 

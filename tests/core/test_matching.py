@@ -155,8 +155,8 @@ def test_risk_limit_counts_filled_and_open_quantity_per_day() -> None:
     h = standard()
     h.listing("LIMITED", daily_limit=1_000, reference_price=10_000)
     for account in (1, 2):
-        h.account(10 + account, cash=10**12, shares={"LIMITED": 10_000})
-    buyer, seller = 11, 12
+        h.account(4 + account, cash=10**12, shares={"LIMITED": 10_000})
+    buyer, seller = 5, 6
     first = order_id(h.order(buyer, "buy", 600, 10_000, symbol="LIMITED"))
     rejected = h.order(buyer, "buy", 500, 10_000, symbol="LIMITED")
     assert next(e for e in rejected if type(e) is OrderRejected).reason is RejectReason.RISK_LIMIT

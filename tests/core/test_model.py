@@ -209,7 +209,9 @@ class CoreVersusModel(RuleBasedStateMachine):
 
     def _move(self, account: int, asset: str, amount: int, deposit: bool) -> None:
         self.ref += 1
-        command = (Deposit if deposit else Withdraw)(account, asset, amount, f"r{self.ref}")
+        command = (Deposit if deposit else Withdraw)(
+            account=account, asset=asset, amount=amount, reference=f"r{self.ref}"
+        )
         events = self.h.apply(command)
         available = (
             self.model.cash[account] - self.model.reserved_cash(account)
@@ -274,14 +276,14 @@ class CoreVersusModel(RuleBasedStateMachine):
         price = 0 if market else price
         events = self.h.apply(
             NewOrder(
-                account,
-                f"o{self.model.next_id}",
-                SYMBOL,
-                side,
-                OrderType.MARKET if market else OrderType.LIMIT,
-                tif,
-                price,
-                qty,
+                account=account,
+                client_order_id=f"o{self.model.next_id}",
+                symbol=SYMBOL,
+                side=side,
+                order_type=OrderType.MARKET if market else OrderType.LIMIT,
+                time_in_force=tif,
+                price=price,
+                quantity=qty,
             )
         )
         expected = self.model.new_order(account, side, market, tif, price, qty)
@@ -295,7 +297,7 @@ class CoreVersusModel(RuleBasedStateMachine):
         order_id = data.draw(st.sampled_from(known))
         owner = self.h.core.orders[order_id].account
         account = data.draw(st.sampled_from([owner, *ACCOUNTS]))
-        events = self.h.apply(CancelOrder(account, order_id))
+        events = self.h.apply(CancelOrder(account=account, order_id=order_id))
         resting = next((o for o in self.model.book if o.id == order_id), None)
         if resting is not None and account == owner:
             assert type(events[0]) is OrderCanceled
@@ -317,7 +319,7 @@ class CoreVersusModel(RuleBasedStateMachine):
             following += timedelta(days=1)
             self.day = int(following.strftime("%Y%m%d"))
             self.model.filled = dict.fromkeys(ACCOUNTS, 0)
-        events = self.h.apply(OpenSession(self.day))
+        events = self.h.apply(OpenSession(trading_day=self.day))
         assert type(events[0]).__name__ == "SessionOpened"
         self.model.open = True
 

@@ -25,8 +25,16 @@ def test_h2_a_rejected_order_costs_a_few_dozen_bytes_not_a_whole_order() -> None
     count = 5_000
     core, buy = h.core, Side.BUY
     for n in range(count):  # straight to the core: the harness keeps every event it sees
-        order = NewOrder(1, f"c{n:060d}", SYMBOL, buy, OrderType.LIMIT, TimeInForce.DAY,
-                         10_000, 100)  # fmt: skip
+        order = NewOrder(
+            account=1,
+            client_order_id=f"c{n:060d}",
+            symbol=SYMBOL,
+            side=buy,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.DAY,
+            price=10_000,
+            quantity=100,
+        )
         core.apply(order, 1)
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()

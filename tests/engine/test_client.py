@@ -48,13 +48,13 @@ def test_a_request_is_sent_again_until_answered_and_fails_at_the_deadline() -> N
                         return len(seen)
 
             server = asyncio.create_task(answer_the_third_copy())
-            reply = await client.submit(OpenAccount(1))
+            reply = await client.submit(OpenAccount(owner="owner-1"))
             assert reply.seq == 7 and await server == 3
             assert client.resends == 2
             # Nobody answers now: the call fails at its deadline, not before, and not forever.
             started = time.monotonic()
             with pytest.raises(EngineUnavailableError):
-                await client.submit(OpenAccount(2))
+                await client.submit(OpenAccount(owner="owner-2"))
             assert 0.6 <= time.monotonic() - started < 5
             assert not client._pending  # nothing left behind
         finally:
@@ -79,14 +79,16 @@ def test_the_requests_of_one_turn_go_in_one_message_and_come_back_in_one() -> No
         client = EngineClient(f"tcp://127.0.0.1:{port}", keys=directory.client("admin"),
                               timeout=5, deadline=10)  # fmt: skip
         try:
-            calls = [asyncio.ensure_future(client.submit(OpenAccount(n))) for n in range(600)]
+            calls = [
+                asyncio.ensure_future(client.submit(OpenAccount(owner=f"o{n}"))) for n in range(600)
+            ]
             messages = []
             while sum(len(m) for m in messages) < 600:
                 identity, frame = await router.recv_multipart()
                 messages.append(requests_decoder.decode(frame))
             assert [len(m) for m in messages] == [MAX_REQUESTS_PER_MESSAGE] * 2 + [88]
             requests = [r for m in messages for r in m]
-            assert [r.command.account for r in requests] == list(range(600))  # type: ignore[union-attr]
+            assert [r.command.owner for r in requests] == [f"o{n}" for n in range(600)]  # type: ignore[union-attr]
             answers = [reply_encoder.encode(Reply(r.request_id, 100 + i, 1, []))
                        for i, r in enumerate(requests)]  # fmt: skip
             await router.send_multipart([identity, pack_list(answers)])  # all in one message

@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from exchange.core import state_hash
+import msgspec
+
+from exchange.core import Deposit, OpenAccount, OpenAccountV1, state_hash
 from exchange.engine import JournaledCore, rebuild
 from exchange.journal import JournalReader
 from exchange.sequencer.batch import decode_batch, encode_events
@@ -89,3 +91,26 @@ def test_only_the_newest_snapshots_are_kept(tmp_path: Path) -> None:
             engine.snapshot(fork=False)
         seqs = engine.snapshots.list()
     assert len(seqs) == 2 and seqs[-1] == engine.last_seq
+
+
+def test_m1_a_journal_from_before_m1_replays_byte_for_byte(tmp_path: Path) -> None:
+    """Caller-chosen account ids, as journals before review M1 hold them (tag 3, events
+    [110, id]), replay to the same events; ids the engine gives later come after them."""
+    root = tmp_path / "old"
+    with JournaledCore(root) as engine:
+        engine.process(
+            [
+                OpenAccountV1(account=7),
+                Deposit(account=7, asset="IRR", amount=500, reference="cash-7"),
+                OpenAccountV1(account=3),
+            ]
+        )
+        engine.process([OpenAccount(owner="after-m1")])
+    old, _ = [r.payload for r in JournalReader(root / "journal").read_all()]
+    _, _, _, commands, events = msgspec.msgpack.decode(old)
+    assert (commands[0], commands[2]) == ([3, 7], [3, 3])
+    assert (events[0], events[2]) == ([[110, 7]], [[110, 3]])
+    replay = rebuild(root, use_snapshot=False, verify=True)
+    assert replay.mismatched_batches == []
+    assert list(replay.core.accounts) == [7, 3, 8] and replay.core.accounts[7].cash == 500
+    assert replay.core.next_account_id == 9 and replay.core.owners == {"after-m1": 8}

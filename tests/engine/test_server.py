@@ -33,31 +33,48 @@ __all__ = ["EngineProcess", "setup_accounts"]
 
 
 def order(account: int, coid: str, side: Side, price: int, qty: int = 100) -> NewOrder:
-    return NewOrder(account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, qty)
+    return NewOrder(
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=qty,
+    )
 
 
 async def setup_accounts(client: EngineClient) -> None:
     for account in (1, 2):
-        await client.submit(OpenAccount(account))
-        await client.submit(Deposit(account, "IRR", 10**12, f"cash-{account}"))
-        await client.submit(Deposit(account, "FOOLAD", 10**6, f"sh-{account}"))
+        opened = await client.open_account(f"owner-{account}")
+        assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+        await client.submit(
+            Deposit(account=account, asset="IRR", amount=10**12, reference=f"cash-{account}")
+        )
+        await client.submit(
+            Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"sh-{account}")
+        )
 
 
 def test_session_commands_follow_the_calendar() -> None:
     core = ExchangeCore()
     cal = TradingCalendar.default()
     open_time = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # Thursday 09:30 Tehran
-    assert session_commands(cal, open_time, core) == [OpenSession(20261126)]
-    core.apply(OpenSession(20261126), 1)
+    assert session_commands(cal, open_time, core) == [OpenSession(trading_day=20261126)]
+    core.apply(OpenSession(trading_day=20261126), 1)
     assert session_commands(cal, open_time, core) == []
     closed = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)  # 13:30 Tehran
     assert session_commands(cal, closed, core) == [CloseSession()]
     core.apply(CloseSession(), 2)
     assert session_commands(cal, closed, core) == []
     always = TradingCalendar.always()
-    core.apply(OpenSession(20261126), 3)
+    core.apply(OpenSession(trading_day=20261126), 3)
     next_day = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-    assert session_commands(always, next_day, core) == [CloseSession(), OpenSession(20261127)]
+    assert session_commands(always, next_day, core) == [
+        CloseSession(),
+        OpenSession(trading_day=20261127),
+    ]
 
 
 def test_orders_over_zeromq_survive_sigkill_and_retries_are_not_duplicated(tmp_path: Path) -> None:
@@ -174,7 +191,7 @@ def test_malformed_requests_get_an_error_and_do_not_stop_the_engine(tmp_path: Pa
         async def still_alive() -> None:
             client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3)
             try:
-                reply = await client.submit(OpenAccount(5))
+                reply = await client.submit(OpenAccount(owner="owner-5"))
                 assert reply.seq > 0
             finally:
                 await client.close()

@@ -30,7 +30,16 @@ class StandbyProcess:
 
 
 def order(account: int, coid: str, price: int) -> NewOrder:
-    return NewOrder(account, coid, "FOOLAD", Side.BUY, OrderType.LIMIT, TimeInForce.GTC, price, 1)
+    return NewOrder(
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=Side.BUY,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=1,
+    )
 
 
 def test_the_standby_takes_over_after_sigkill_and_loses_nothing_acknowledged(

@@ -26,13 +26,27 @@ ACCOUNTS = tuple(range(1, 7))
 
 def setup_batch() -> list[Command]:
     batch: list[Command] = [
-        AddInstrument(s, s.title(), 10, 10, 10_000, 100_000, daily_limit=50_000) for s in SYMBOLS
+        AddInstrument(
+            symbol=s,
+            name=s.title(),
+            tick_size=10,
+            lot_size=10,
+            reference_price=10_000,
+            max_order_quantity=100_000,
+            daily_limit=50_000,
+        )
+        for s in SYMBOLS
     ]
     for account in ACCOUNTS:
-        batch.append(OpenAccount(account))
-        batch.append(Deposit(account, "IRR", 5 * 10**9, f"cash-{account}"))
-        batch.extend(Deposit(account, s, 20_000, f"sh-{account}-{s}") for s in SYMBOLS)
-    batch.append(OpenSession(20260103))
+        batch.append(OpenAccount(owner=f"owner-{account}"))  # a new core gives 1, 2, ...
+        batch.append(
+            Deposit(account=account, asset="IRR", amount=5 * 10**9, reference=f"cash-{account}")
+        )
+        batch.extend(
+            Deposit(account=account, asset=s, amount=20_000, reference=f"sh-{account}-{s}")
+            for s in SYMBOLS
+        )
+    batch.append(OpenSession(trading_day=20260103))
     return batch
 
 
@@ -55,40 +69,47 @@ def iter_batches(seed: int, batches: int, max_batch: int = 40) -> Iterator[list[
                 market = rng.random() < 0.1
                 batch.append(
                     NewOrder(
-                        account,
-                        f"c{next_coid}",
-                        rng.choice(SYMBOLS),
-                        rng.choice((Side.BUY, Side.SELL)),
-                        OrderType.MARKET if market else OrderType.LIMIT,
-                        rng.choice(list(TimeInForce)),
-                        0 if market else rng.randint(990, 1010) * 10,
-                        rng.randint(1, 30) * 10,
+                        account=account,
+                        client_order_id=f"c{next_coid}",
+                        symbol=rng.choice(SYMBOLS),
+                        side=rng.choice((Side.BUY, Side.SELL)),
+                        order_type=OrderType.MARKET if market else OrderType.LIMIT,
+                        time_in_force=rng.choice(list(TimeInForce)),
+                        price=0 if market else rng.randint(990, 1010) * 10,
+                        quantity=rng.randint(1, 30) * 10,
                     )
                 )
             elif u < 0.9:
                 batch.append(
-                    CancelOrder(account, client_order_id=f"c{rng.randint(1, next_coid + 1)}")
+                    CancelOrder(
+                        account=account, client_order_id=f"c{rng.randint(1, next_coid + 1)}"
+                    )
                 )
             elif u < 0.95:
                 asset = rng.choice(("IRR", *SYMBOLS))
                 kind = Deposit if rng.random() < 0.5 else Withdraw
                 batch.append(
-                    kind(account, asset, rng.randint(1, 1000) * 10, f"m{rng.getrandbits(48)}")
+                    kind(
+                        account=account,
+                        asset=asset,
+                        amount=rng.randint(1, 1000) * 10,
+                        reference=f"m{rng.getrandbits(48)}",
+                    )
                 )
             elif u < 0.96:
                 day += 1 if day % 100 < 28 else 0
-                batch.extend([CloseSession(), OpenSession(day)])
+                batch.extend([CloseSession(), OpenSession(trading_day=day)])
             else:  # a retry of an earlier order: must be recognised as a duplicate
                 batch.append(
                     NewOrder(
-                        account,
-                        f"c{rng.randint(1, next_coid + 1)}",
-                        SYMBOLS[0],
-                        Side.BUY,
-                        OrderType.LIMIT,
-                        TimeInForce.DAY,
-                        10_000,
-                        10,
+                        account=account,
+                        client_order_id=f"c{rng.randint(1, next_coid + 1)}",
+                        symbol=SYMBOLS[0],
+                        side=Side.BUY,
+                        order_type=OrderType.LIMIT,
+                        time_in_force=TimeInForce.DAY,
+                        price=10_000,
+                        quantity=10,
                     )
                 )
         yield batch

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from exchange.accounts.store import AccountStore
-from exchange.core import Deposit, OpenAccount
+from exchange.core import Deposit
 from exchange.engine.client import EngineClient
 from exchange.engine.ports import free_ports
 from exchange.fix.codec import encode
@@ -65,9 +65,14 @@ def fix(tmp_path: Path, engine: EngineProcess) -> Iterator[Fix]:
         client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (1, 2, 3):
-                await client.submit(OpenAccount(account))
-                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
-                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
+                opened = await client.open_account(f"owner-{account}")
+                assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+                await client.submit(
+                    Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
+                )
+                await client.submit(
+                    Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"s{account}")
+                )
         finally:
             await client.close()
 

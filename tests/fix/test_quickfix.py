@@ -25,7 +25,6 @@ from exchange.core import (
     AccountStatus,
     Deposit,
     InstrumentStatus,
-    OpenAccount,
     RejectReason,
     SetAccountStatus,
     SetInstrumentStatus,
@@ -67,12 +66,17 @@ def venue(tmp_path: Path, engine: EngineProcess) -> Iterator[Venue]:
         client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (FUNDED, COUNTERPARTY, EMPTY, SUSPENDED):
-                await client.submit(OpenAccount(account))
+                opened = await client.open_account(f"owner-{account}")
+                assert opened == account, "a new engine gives account ids 1, 2, ... in order"
             for account in (FUNDED, COUNTERPARTY):
-                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
-                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
-            await client.submit(SetAccountStatus(SUSPENDED, AccountStatus.SUSPENDED))
-            await client.submit(SetInstrumentStatus(HALTED, InstrumentStatus.HALTED))
+                await client.submit(
+                    Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
+                )
+                await client.submit(
+                    Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"s{account}")
+                )
+            await client.submit(SetAccountStatus(account=SUSPENDED, status=AccountStatus.SUSPENDED))
+            await client.submit(SetInstrumentStatus(symbol=HALTED, status=InstrumentStatus.HALTED))
         finally:
             await client.close()
 
@@ -368,8 +372,11 @@ def test_market_closed_is_exchange_closed(tmp_path: Path) -> None:
         async def open_account() -> None:
             client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
             try:
-                await client.submit(OpenAccount(FUNDED))
-                await client.submit(Deposit(FUNDED, "IRR", 10**12, "c"))
+                opened = await client.open_account(f"owner-{FUNDED}")
+                assert opened == FUNDED, "a new engine gives account ids 1, 2, ... in order"
+                await client.submit(
+                    Deposit(account=FUNDED, asset="IRR", amount=10**12, reference="c")
+                )
             finally:
                 await client.close()
 

@@ -37,11 +37,25 @@ def acceptor(tmp_path: Path, engine: EngineProcess) -> Iterator[tuple[int, str, 
         client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
             for account in (1, 2):
-                await client.submit(OpenAccount(account))
-                await client.submit(Deposit(account, "IRR", 10**12, f"c{account}"))
-                await client.submit(Deposit(account, "FOOLAD", 10**6, f"s{account}"))
+                opened = await client.open_account(f"owner-{account}")
+                assert opened == account, "a new engine gives account ids 1, 2, ... in order"
+                await client.submit(
+                    Deposit(account=account, asset="IRR", amount=10**12, reference=f"c{account}")
+                )
+                await client.submit(
+                    Deposit(account=account, asset="FOOLAD", amount=10**6, reference=f"s{account}")
+                )
             await client.submit(
-                NewOrder(2, "rest", "FOOLAD", Side.SELL, OrderType.LIMIT, TimeInForce.DAY, REF, 500)
+                NewOrder(
+                    account=2,
+                    client_order_id="rest",
+                    symbol="FOOLAD",
+                    side=Side.SELL,
+                    order_type=OrderType.LIMIT,
+                    time_in_force=TimeInForce.DAY,
+                    price=REF,
+                    quantity=500,
+                )
             )
         finally:
             await client.close()
@@ -123,7 +137,7 @@ def test_l2_fix_acceptor_stops_when_it_can_no_longer_follow_the_engine(
         gateway.view.apply = broken  # type: ignore[method-assign]
         client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.5, deadline=30)
         try:
-            await client.submit(OpenAccount(7))  # a batch the acceptor fails to apply
+            await client.submit(OpenAccount(owner="owner-7"))  # a batch the acceptor fails to apply
         finally:
             await client.close()
         with pytest.raises(FeedStoppedError):

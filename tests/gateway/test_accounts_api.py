@@ -56,7 +56,7 @@ def test_application_review_approval_and_trading_token(
     approved = client.post(f"/v1/admin/kyc/{application_id}/approve", headers=admin)
     assert approved.status_code == 200, approved.text
     issued = approved.json()
-    assert issued["accountId"] == application_id
+    assert issued["accountId"] >= 1  # the engine's id, not the application's (review M1)
     assert set(issued) == {"accountId", "clientId", "clientSecret"}
     again = client.post(f"/v1/admin/kyc/{application_id}/approve", headers=admin)
     assert again.status_code == 409 and again.json()["error"]["code"] == "NOT_PENDING"
@@ -65,7 +65,9 @@ def test_application_review_approval_and_trading_token(
     async def deposit() -> list[object]:
         engine_client = EngineClient(engine.endpoint, keys=engine.keys(), timeout=0.3)
         try:
-            reply = await engine_client.submit(Deposit(issued["accountId"], "IRR", 1_000, "t-1"))
+            reply = await engine_client.submit(
+                Deposit(account=issued["accountId"], asset="IRR", amount=1_000, reference="t-1")
+            )
             return list(reply.events)
         finally:
             await engine_client.close()

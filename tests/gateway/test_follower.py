@@ -63,10 +63,10 @@ def test_the_engine_client_refuses_at_once_when_its_in_flight_cap_is_reached() -
         client = EngineClient(f"tcp://127.0.0.1:{port}", keys=keys(), timeout=5, deadline=5,
                               max_in_flight=1)  # fmt: skip
         try:
-            pending = asyncio.ensure_future(client.submit(OpenAccount(1)))
+            pending = asyncio.ensure_future(client.submit(OpenAccount(owner="owner-1")))
             await asyncio.sleep(0.05)
             # Refused in its first step, before it awaits anything: never queued.
-            second = client.submit(OpenAccount(2))
+            second = client.submit(OpenAccount(owner="owner-2"))
             with pytest.raises(EngineBusyError):
                 second.send(None)
             pending.cancel()

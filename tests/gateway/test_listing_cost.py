@@ -60,22 +60,34 @@ def big_account(tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
         view: ExchangeView = gateway.view
         events: list[Any] = [
             OrderAccepted(
-                n,
-                1,
-                f"c{n}",
-                SYMBOLS[n % 2],
-                Side.BUY,
-                OrderType.LIMIT,
-                TimeInForce.GTC,
-                5_000,
-                1_000,
-                n,
+                order_id=n,
+                account=1,
+                client_order_id=f"c{n}",
+                symbol=SYMBOLS[n % 2],
+                side=Side.BUY,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC,
+                price=5_000,
+                quantity=1_000,
+                ts=n,
             )
             for n in range(1, ORDERS + 1)
         ]
         # The newest order has many executions (partial fills of 1).
         events += [
-            Fill(t, ORDERS, 1, SYMBOLS[ORDERS % 2], Side.BUY, 5_000, 1, 1_000 - t, t, False, t)
+            Fill(
+                trade_id=t,
+                order_id=ORDERS,
+                account=1,
+                symbol=SYMBOLS[ORDERS % 2],
+                side=Side.BUY,
+                price=5_000,
+                quantity=1,
+                leaves_quantity=1_000 - t,
+                cum_quantity=t,
+                aggressor=False,
+                ts=t,
+            )
             for t in range(1, 101)
         ]
         view.apply_events(events, 1, [])

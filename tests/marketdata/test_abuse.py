@@ -33,12 +33,32 @@ async def round_trips(endpoint: str, keys: ClientKeys, count: int, prefix: str) 
     client = EngineClient(endpoint, keys=keys, timeout=1.0, deadline=30)
     times = []
     try:
-        await client.submit(NewOrder(2, f"{prefix}-ask", "FOOLAD", Side.SELL, OrderType.LIMIT,
-                                     TimeInForce.GTC, 5_430, count))  # fmt: skip
+        await client.submit(
+            NewOrder(
+                account=2,
+                client_order_id=f"{prefix}-ask",
+                symbol="FOOLAD",
+                side=Side.SELL,
+                order_type=OrderType.LIMIT,
+                time_in_force=TimeInForce.GTC,
+                price=5_430,
+                quantity=count,
+            )
+        )
         for n in range(count):
             started = time.perf_counter()
-            await client.submit(NewOrder(1, f"{prefix}-{n}", "FOOLAD", Side.BUY, OrderType.MARKET,
-                                         TimeInForce.IOC, 0, 1))  # fmt: skip
+            await client.submit(
+                NewOrder(
+                    account=1,
+                    client_order_id=f"{prefix}-{n}",
+                    symbol="FOOLAD",
+                    side=Side.BUY,
+                    order_type=OrderType.MARKET,
+                    time_in_force=TimeInForce.IOC,
+                    price=0,
+                    quantity=1,
+                )
+            )
             times.append(time.perf_counter() - started)
     finally:
         await client.close()

@@ -29,7 +29,16 @@ SENTINEL_ASK = 5_600
 
 
 def limit(coid: str, side: Side, price: int, account: int = 1) -> NewOrder:
-    return NewOrder(account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, 1)
+    return NewOrder(
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=1,
+    )
 
 
 async def deep_book(endpoint: str, keys: ClientKeys) -> None:

@@ -43,13 +43,27 @@ def submit(engine: EngineProcess, *commands: Any) -> int:
 
 def limit(account: int, coid: str, side: Side, price: int, quantity: int) -> NewOrder:
     return NewOrder(
-        account, coid, "FOOLAD", side, OrderType.LIMIT, TimeInForce.GTC, price, quantity
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=side,
+        order_type=OrderType.LIMIT,
+        time_in_force=TimeInForce.GTC,
+        price=price,
+        quantity=quantity,
     )
 
 
 def market_buy(account: int, coid: str, quantity: int) -> NewOrder:
     return NewOrder(
-        account, coid, "FOOLAD", Side.BUY, OrderType.MARKET, TimeInForce.IOC, 0, quantity
+        account=account,
+        client_order_id=coid,
+        symbol="FOOLAD",
+        side=Side.BUY,
+        order_type=OrderType.MARKET,
+        time_in_force=TimeInForce.IOC,
+        price=0,
+        quantity=quantity,
     )
 
 

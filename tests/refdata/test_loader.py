@@ -206,7 +206,14 @@ def test_valid_rows_load_exactly(
     line = f"{symbol},Some Company,{ticks * tick},{tick},{lot},{max_qty},{band},{limit}"
     (instrument,) = parse_instruments(f"{HEADER}\n{line}\n")
     assert instrument == AddInstrument(
-        symbol, "Some Company", tick, lot, ticks * tick, max_qty, band, limit
+        symbol=symbol,
+        name="Some Company",
+        tick_size=tick,
+        lot_size=lot,
+        reference_price=ticks * tick,
+        max_order_quantity=max_qty,
+        band_bps=band,
+        daily_limit=limit,
     )
     (event,) = ExchangeCore().apply(instrument, 1)
     assert type(event) is InstrumentAdded

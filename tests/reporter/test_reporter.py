@@ -199,14 +199,23 @@ def test_h3_the_reporter_on_postgresql_keeps_running_after_control_characters(
 
     def buy(coid: str, symbol: str = "AAA") -> NewOrder:
         return NewOrder(
-            account, coid, symbol, Side.BUY, OrderType.LIMIT, TimeInForce.DAY, 10_000, 10
+            account=account,
+            client_order_id=coid,
+            symbol=symbol,
+            side=Side.BUY,
+            order_type=OrderType.LIMIT,
+            time_in_force=TimeInForce.DAY,
+            price=10_000,
+            quantity=10,
         )
 
     with JournaledCore(root) as engine:
         engine.process(setup_batch())
         engine.process([buy(coid) for coid in bad])
         engine.process([buy(f"ok-{i}", f"AAA{c}") for i, c in enumerate(bad)])
-        engine.process([Deposit(account, CASH_ASSET, 1, ref) for ref in bad])
+        engine.process(
+            [Deposit(account=account, asset=CASH_ASSET, amount=1, reference=ref) for ref in bad]
+        )
         engine.process([buy("after")])  # the reporter must get past the rest to store this
         last_seq = engine.last_seq
     with postgres_schema() as url:

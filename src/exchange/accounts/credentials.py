@@ -31,6 +31,12 @@ def new_client_id(prefix: str = "cl") -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
+def new_account_owner() -> str:
+    """An application's reference for the engine account opened for it: random, so no other
+    application (in this database or a restored or recreated one) ever names the same."""
+    return f"app_{secrets.token_hex(16)}"
+
+
 def new_client_secret() -> str:
     """Shown once to its owner, never stored in clear."""
     return secrets.token_urlsafe(SECRET_BYTES)

@@ -1,12 +1,13 @@
 """Applications, accounts and credentials in SQL (SQLite by default, PostgreSQL by URL).
 
 SQLAlchemy Core, one code path for both databases. The store decides
-nothing about trading: approving an application creates the account row and
-its first credential here; the gateway then opens the account in the engine
-(a journaled, idempotent command). Secrets are stored only as
-HMAC-SHA256(pepper, secret) (credentials.py); the pepper is a key file in
-the data directory, so every process that shares this database must read
-the same file (as with `gateway.key`).
+nothing about trading, and account ids are the engine's: the gateway first
+opens the account in the engine under the application's `account_owner`
+reference (a journaled command that a retry repeats harmlessly), then
+approving records the engine's account id and its first credential here.
+Secrets are stored only as HMAC-SHA256(pepper, secret) (credentials.py); the
+pepper is a key file in the data directory, so every process that shares
+this database must read the same file (as with `gateway.key`).
 """
 
 import json
@@ -17,7 +18,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from exchange.accounts.credentials import SecretHasher, new_client_id, new_client_secret
+from exchange.accounts.credentials import (
+    SecretHasher,
+    new_account_owner,
+    new_client_id,
+    new_client_secret,
+)
 from exchange.accounts.keyfile import load_or_create_key
 from exchange.accounts.kyc import Application, KycStatus, SanctionsList, Screening, screen
 from exchange.accounts.throttle import FailureThrottle
@@ -41,6 +47,7 @@ applications = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("decided_by", sa.String(64), nullable=True),
     sa.Column("decision_note", sa.String(500), nullable=True),
+    sa.Column("account_owner", sa.String(64), nullable=True, unique=True, index=True),
     sa.Index(
         "one_approved_application_per_identity",
         "national_id",
@@ -48,6 +55,7 @@ applications = sa.Table(
         sqlite_where=sa.text("status = 'approved'"),
         postgresql_where=sa.text("status = 'approved'"),
     ),
+    sqlite_autoincrement=True,
 )
 
 accounts = sa.Table(
@@ -88,6 +96,11 @@ class IdentityTakenError(Exception):
 
 class ApplicationNotPendingError(Exception):
     """Only an application that waits for review can be approved or rejected."""
+
+
+class AccountTakenError(Exception):
+    """The engine's account is recorded for another application here: the accounts database
+    and the journal disagree (review M1). Nothing was approved; an operator must look."""
 
 
 @dataclass(frozen=True)
@@ -246,22 +259,53 @@ class AccountStore:
             ).scalar_one_or_none()
         return None if value is None else KycStatus(value)
 
-    def approve(self, application_id: int, officer: str) -> IssuedCredential:
-        """Record the account and its first credential (trade + read), in one transaction.
+    def account_owner(self, application_id: int) -> str:
+        """The application's owner reference for the engine, made once and kept.
 
-        The account id is the application id, so the caller can open the
-        account in the engine *before* approving here (idempotently), and a
-        failure between the two never loses the one-time secret.
+        A random reference (not the application id, which a restored or recreated
+        database gives again): the engine binds the account it opens to it, so every
+        approval attempt of this application asks for the same account, and no other
+        application can name it (review M1). Committed before the engine is asked.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(
+                applications.update()
+                .where(applications.c.application_id == application_id)
+                .where(applications.c.account_owner.is_(None))
+                .values(account_owner=new_account_owner())
+            )
+            owner = conn.execute(
+                sa.select(applications.c.account_owner).where(
+                    applications.c.application_id == application_id
+                )
+            ).scalar_one()
+        return str(owner)
+
+    def approve(self, application_id: int, account_id: int, officer: str) -> IssuedCredential:
+        """Record the engine's account and its first credential (trade + read), in one
+        transaction.
+
+        `account_id` is the account the engine opened (or had opened) for this
+        application's `account_owner`, so the caller opens it *before* approving here,
+        and a failure between the two never loses the one-time secret: a retry gets
+        the same account. An account already recorded for another application is
+        refused with AccountTakenError, never shared.
         """
         scopes = frozenset({"trade", "read"})
         secret = new_client_secret()
         client_id = new_client_id()
-        account_id = application_id
         secret_hash = self.hasher.hash(secret)
         with self.engine.begin() as conn:
             if self._identity_taken(conn, application_id):
                 raise IdentityTakenError(application_id)
             self._decide(conn, application_id, KycStatus.APPROVED, officer, "approved")
+            holder = conn.execute(
+                sa.select(accounts.c.application_id).where(accounts.c.account_id == account_id)
+            ).first()
+            if holder is not None:  # rolls the decision back
+                raise AccountTakenError(
+                    f"account {account_id} is recorded for application {holder.application_id}"
+                )
             conn.execute(
                 accounts.insert().values(
                     account_id=account_id, application_id=application_id, created_at=_now()

@@ -226,7 +226,7 @@ class TradingCalendar:
         t = _utc(now)
         day, opens, closes = next(self._upcoming(t))
         if opens > t:
-            return opens, OpenSession(self.trading_day(day))
+            return opens, OpenSession(trading_day=self.trading_day(day))
         return closes, CloseSession()
 
     def transitions(self, start: datetime, end: datetime) -> list[Transition]:
@@ -243,7 +243,7 @@ class TradingCalendar:
             if session is not None:
                 opens, closes = session
                 if first < opens <= last:
-                    found.append((opens, OpenSession(self.trading_day(day))))
+                    found.append((opens, OpenSession(trading_day=self.trading_day(day))))
                 if first < closes <= last:
                     found.append((closes, CloseSession()))
             day += _DAY

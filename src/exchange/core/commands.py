@@ -20,7 +20,7 @@ class _Command(msgspec.Struct, array_like=True, gc=False, tag_field="t"):
     pass
 
 
-class AddInstrument(_Command, tag=1):
+class AddInstrument(_Command, tag=1, kw_only=True):
     """List a new instrument. Instruments are data: they enter through the journal."""
 
     symbol: str
@@ -35,21 +35,41 @@ class AddInstrument(_Command, tag=1):
     """Maximum filled + open quantity per account in this instrument per trading day."""
 
 
-class SetInstrumentStatus(_Command, tag=2):
+class SetInstrumentStatus(_Command, tag=2, kw_only=True):
     symbol: str
     status: InstrumentStatus
 
 
-class OpenAccount(_Command, tag=3):
+class OpenAccount(_Command, tag=7, kw_only=True):
+    """Open an account under the next id the core allocates (AccountOpened names it).
+
+    `owner` is the opener's own unique reference for the account (the accounts
+    database's random reference of an application), bound to it for good: the same
+    owner again opens nothing and is answered ACCOUNT_EXISTS with the account bound to
+    it and the owner as detail, so a retry after a crash finds its own account, and no
+    other opener can get it (review M1: the caller no longer chooses the id).
+    """
+
+    owner: str
+
+
+class OpenAccountV1(_Command, tag=3, kw_only=True):
+    """Replay only: the account id chosen by the caller, as before review M1.
+
+    Journals written before hold it and replay it to the same state (it moves the
+    core's next account id past `account`). The engine does not take it from gateways:
+    it is not a `RequestCommand`.
+    """
+
     account: int
 
 
-class SetAccountStatus(_Command, tag=4):
+class SetAccountStatus(_Command, tag=4, kw_only=True):
     account: int
     status: AccountStatus
 
 
-class Deposit(_Command, tag=5):
+class Deposit(_Command, tag=5, kw_only=True):
     """Credit cash (asset "IRR") or shares (asset = symbol); applied once per reference."""
 
     account: int
@@ -58,7 +78,7 @@ class Deposit(_Command, tag=5):
     reference: str
 
 
-class Withdraw(_Command, tag=6):
+class Withdraw(_Command, tag=6, kw_only=True):
     """Debit available cash or shares; applied once per reference."""
 
     account: int
@@ -67,7 +87,7 @@ class Withdraw(_Command, tag=6):
     reference: str
 
 
-class NewOrder(_Command, tag=10):
+class NewOrder(_Command, tag=10, kw_only=True):
     account: int
     client_order_id: str
     symbol: str
@@ -79,7 +99,7 @@ class NewOrder(_Command, tag=10):
     quantity: int
 
 
-class CancelOrder(_Command, tag=11):
+class CancelOrder(_Command, tag=11, kw_only=True):
     """Cancel by exchange order id, or (when order_id is 0) by client order id."""
 
     account: int
@@ -87,17 +107,17 @@ class CancelOrder(_Command, tag=11):
     client_order_id: str = ""
 
 
-class OpenSession(_Command, tag=20):
+class OpenSession(_Command, tag=20, kw_only=True):
     """Open continuous trading for a trading day (YYYYMMDD)."""
 
     trading_day: int
 
 
-class CloseSession(_Command, tag=21):
+class CloseSession(_Command, tag=21, kw_only=True):
     """Close trading: DAY orders expire, reference prices roll to the last trade."""
 
 
-Command = (
+RequestCommand = (
     AddInstrument
     | SetInstrumentStatus
     | OpenAccount
@@ -109,3 +129,7 @@ Command = (
     | OpenSession
     | CloseSession
 )
+"""What the engine takes from a gateway to sequence."""
+
+Command = RequestCommand | OpenAccountV1
+"""Everything the core applies and a journal may hold."""

@@ -22,7 +22,7 @@ class _Event(msgspec.Struct, array_like=True, gc=False, tag_field="t"):
     pass
 
 
-class InstrumentAdded(_Event, tag=101):
+class InstrumentAdded(_Event, tag=101, kw_only=True):
     symbol: str
     name: str
     tick_size: int
@@ -34,28 +34,28 @@ class InstrumentAdded(_Event, tag=101):
     daily_limit: int
 
 
-class InstrumentStatusChanged(_Event, tag=102):
+class InstrumentStatusChanged(_Event, tag=102, kw_only=True):
     symbol: str
     status: InstrumentStatus
 
 
-class ReferencePriceChanged(_Event, tag=103):
+class ReferencePriceChanged(_Event, tag=103, kw_only=True):
     symbol: str
     reference_price: int
     low_price: int
     high_price: int
 
 
-class AccountOpened(_Event, tag=110):
+class AccountOpened(_Event, tag=110, kw_only=True):
     account: int
 
 
-class AccountStatusChanged(_Event, tag=111):
+class AccountStatusChanged(_Event, tag=111, kw_only=True):
     account: int
     status: AccountStatus
 
 
-class BalanceChanged(_Event, tag=112):
+class BalanceChanged(_Event, tag=112, kw_only=True):
     """A deposit (amount > 0) or withdrawal (amount < 0) of cash ("IRR") or shares."""
 
     account: int
@@ -66,7 +66,7 @@ class BalanceChanged(_Event, tag=112):
     available: int
 
 
-class CommandRejected(_Event, tag=113):
+class CommandRejected(_Event, tag=113, kw_only=True):
     """A non-order command that changed nothing."""
 
     reason: RejectReason
@@ -74,7 +74,7 @@ class CommandRejected(_Event, tag=113):
     detail: str = ""
 
 
-class OrderAccepted(_Event, tag=120):
+class OrderAccepted(_Event, tag=120, kw_only=True):
     order_id: int
     account: int
     client_order_id: str
@@ -87,7 +87,7 @@ class OrderAccepted(_Event, tag=120):
     ts: int
 
 
-class OrderRejected(_Event, tag=121):
+class OrderRejected(_Event, tag=121, kw_only=True):
     order_id: int
     """The order exists (status rejected) unless the id is 0 (unknown account)."""
     account: int
@@ -102,7 +102,7 @@ class OrderRejected(_Event, tag=121):
     ts: int
 
 
-class Fill(_Event, tag=122):
+class Fill(_Event, tag=122, kw_only=True):
     """One side's execution of a trade; a trade yields two, sharing trade_id."""
 
     trade_id: int
@@ -118,7 +118,7 @@ class Fill(_Event, tag=122):
     ts: int
 
 
-class OrderCanceled(_Event, tag=123):
+class OrderCanceled(_Event, tag=123, kw_only=True):
     order_id: int
     account: int
     symbol: str
@@ -130,7 +130,7 @@ class OrderCanceled(_Event, tag=123):
     ts: int
 
 
-class OrderExpired(_Event, tag=124):
+class OrderExpired(_Event, tag=124, kw_only=True):
     order_id: int
     account: int
     symbol: str
@@ -141,7 +141,7 @@ class OrderExpired(_Event, tag=124):
     ts: int
 
 
-class CancelRejected(_Event, tag=125):
+class CancelRejected(_Event, tag=125, kw_only=True):
     account: int
     order_id: int
     client_order_id: str
@@ -149,7 +149,7 @@ class CancelRejected(_Event, tag=125):
     ts: int
 
 
-class DuplicateOrder(_Event, tag=126):
+class DuplicateOrder(_Event, tag=126, kw_only=True):
     """A NewOrder repeated a client order id: the original order, as it stands now."""
 
     order_id: int
@@ -169,11 +169,11 @@ class DuplicateOrder(_Event, tag=126):
     ts: int
 
 
-class SessionOpened(_Event, tag=130):
+class SessionOpened(_Event, tag=130, kw_only=True):
     trading_day: int
 
 
-class SessionClosed(_Event, tag=131):
+class SessionClosed(_Event, tag=131, kw_only=True):
     trading_day: int
 
 
@@ -195,3 +195,21 @@ Event = (
     | SessionOpened
     | SessionClosed
 )
+
+
+def opened_account(events: list[Event], owner: str) -> int | None:
+    """The account an OpenAccount for `owner` opened, or had opened before (a retry).
+
+    ACCOUNT_EXISTS counts only with this owner reference as detail: it then names the
+    account bound to this owner, never one of another (review M1). None: not opened.
+    """
+    for event in events:
+        if type(event) is AccountOpened:
+            return event.account
+        if (
+            type(event) is CommandRejected
+            and event.reason is RejectReason.ACCOUNT_EXISTS
+            and event.detail == owner
+        ):
+            return event.account
+    return None

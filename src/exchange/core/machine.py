@@ -23,6 +23,7 @@ from exchange.core.commands import (
     Deposit,
     NewOrder,
     OpenAccount,
+    OpenAccountV1,
     OpenSession,
     SetAccountStatus,
     SetInstrumentStatus,
@@ -161,12 +162,17 @@ class ExchangeCore:
         self.session_open = False
         self.next_order_id = 1
         self.next_trade_id = 1
+        self.next_account_id = 1
+        """The id OpenAccount gives next: above every account, so no id is given twice."""
+        self.owners: dict[str, int] = {}
+        """Owner reference -> the account opened for it (see OpenAccount)."""
         self._handlers: dict[type, _Handler] = {
             NewOrder: self._new_order,
             CancelOrder: self._cancel_order,
             AddInstrument: self._add_instrument,
             SetInstrumentStatus: self._set_instrument_status,
             OpenAccount: self._open_account,
+            OpenAccountV1: self._open_account_v1,
             SetAccountStatus: self._set_account_status,
             Deposit: self._deposit,
             Withdraw: self._withdraw,
@@ -353,16 +359,16 @@ class ExchangeCore:
             limit = price if order_type == _LIMIT else instrument.low_price
         out.append(
             OrderAccepted(
-                order_id,
-                account.id,
-                cmd.client_order_id,
-                symbol,
-                side,
-                order_type,
-                tif,
-                price,
-                quantity,
-                ts,
+                order_id=order_id,
+                account=account.id,
+                client_order_id=cmd.client_order_id,
+                symbol=symbol,
+                side=side,
+                order_type=order_type,
+                time_in_force=tif,
+                price=price,
+                quantity=quantity,
+                ts=ts,
             )
         )
         book = instrument.book
@@ -487,32 +493,32 @@ class ExchangeCore:
                     level.count -= 1
                 append(
                     Fill(
-                        trade_id,
-                        order_id,
-                        account_id,
-                        symbol,
-                        order.side,
-                        level_price,
-                        n,
-                        remaining,
-                        cum,
-                        True,
-                        ts,
+                        trade_id=trade_id,
+                        order_id=order_id,
+                        account=account_id,
+                        symbol=symbol,
+                        side=order.side,
+                        price=level_price,
+                        quantity=n,
+                        leaves_quantity=remaining,
+                        cum_quantity=cum,
+                        aggressor=True,
+                        ts=ts,
                     )
                 )
                 append(
                     Fill(
-                        trade_id,
-                        resting.id,
-                        resting.account,
-                        symbol,
-                        resting.side,
-                        level_price,
-                        n,
-                        resting_leaves,
-                        resting.cum,
-                        False,
-                        ts,
+                        trade_id=trade_id,
+                        order_id=resting.id,
+                        account=resting.account,
+                        symbol=symbol,
+                        side=resting.side,
+                        price=level_price,
+                        quantity=n,
+                        leaves_quantity=resting_leaves,
+                        cum_quantity=resting.cum,
+                        aggressor=False,
+                        ts=ts,
                     )
                 )
                 trade_id += 1
@@ -553,29 +559,29 @@ class ExchangeCore:
             order.status = _EXPIRED
             out.append(
                 OrderExpired(
-                    order.id,
-                    order.account,
-                    order.symbol,
-                    order.side,
-                    order.price,
-                    leaves,
-                    order.cum,
-                    ts,
+                    order_id=order.id,
+                    account=order.account,
+                    symbol=order.symbol,
+                    side=order.side,
+                    price=order.price,
+                    expired_quantity=leaves,
+                    cum_quantity=order.cum,
+                    ts=ts,
                 )
             )
         else:
             order.status = _CANCELED
             out.append(
                 OrderCanceled(
-                    order.id,
-                    order.account,
-                    order.symbol,
-                    order.side,
-                    order.price,
-                    leaves,
-                    order.cum,
-                    reason,
-                    ts,
+                    order_id=order.id,
+                    account=order.account,
+                    symbol=order.symbol,
+                    side=order.side,
+                    price=order.price,
+                    canceled_quantity=leaves,
+                    cum_quantity=order.cum,
+                    reason=reason,
+                    ts=ts,
                 )
             )
 
@@ -617,24 +623,32 @@ class ExchangeCore:
             else:
                 reason = R.ORDER_FINAL
         coid = _shown(cmd.client_order_id)
-        out.append(CancelRejected(cmd.account, cmd.order_id, coid, reason, ts))
+        out.append(
+            CancelRejected(
+                account=cmd.account,
+                order_id=cmd.order_id,
+                client_order_id=coid,
+                reason=reason,
+                ts=ts,
+            )
+        )
 
     def _duplicate(self, order: Order, ts: int) -> DuplicateOrder:
         return DuplicateOrder(
-            order.id,
-            order.account,
-            order.client_order_id,
-            order.symbol,
-            order.side,
-            order.order_type,
-            order.time_in_force,
-            order.price,
-            order.quantity,
-            order.cum,
-            order.leaves,
-            order.status,
-            order.reject_reason,
-            order.ts,
+            order_id=order.id,
+            account=order.account,
+            client_order_id=order.client_order_id,
+            symbol=order.symbol,
+            side=order.side,
+            order_type=order.order_type,
+            time_in_force=order.time_in_force,
+            price=order.price,
+            quantity=order.quantity,
+            cum_quantity=order.cum,
+            leaves_quantity=order.leaves,
+            status=order.status,
+            reject_reason=order.reject_reason,
+            ts=order.ts,
         )
 
     @staticmethod
@@ -643,20 +657,20 @@ class ExchangeCore:
         (a rejected order is not kept whole, and a retry normally repeats it)."""
         order_id, reason, original_ts = unpack_rejection(packed)
         return DuplicateOrder(
-            order_id,
-            cmd.account,
-            cmd.client_order_id,
-            cmd.symbol if valid_symbol(cmd.symbol) else "",
-            cmd.side,
-            cmd.order_type,
-            cmd.time_in_force,
-            cmd.price,
-            cmd.quantity,
-            0,
-            0,
-            _REJECTED,
-            reason,
-            original_ts,
+            order_id=order_id,
+            account=cmd.account,
+            client_order_id=cmd.client_order_id,
+            symbol=cmd.symbol if valid_symbol(cmd.symbol) else "",
+            side=cmd.side,
+            order_type=cmd.order_type,
+            time_in_force=cmd.time_in_force,
+            price=cmd.price,
+            quantity=cmd.quantity,
+            cum_quantity=0,
+            leaves_quantity=0,
+            status=_REJECTED,
+            reject_reason=reason,
+            ts=original_ts,
         )
 
     @staticmethod
@@ -665,17 +679,17 @@ class ExchangeCore:
     ) -> OrderRejected:
         """The rejection event; a client order id or symbol unsafe to echo is left out."""
         return OrderRejected(
-            order_id,
-            cmd.account,
-            _shown(cmd.client_order_id),
-            cmd.symbol if valid_symbol(cmd.symbol) else "",
-            cmd.side,
-            cmd.order_type,
-            cmd.time_in_force,
-            cmd.price,
-            cmd.quantity,
-            reason,
-            ts,
+            order_id=order_id,
+            account=cmd.account,
+            client_order_id=_shown(cmd.client_order_id),
+            symbol=cmd.symbol if valid_symbol(cmd.symbol) else "",
+            side=cmd.side,
+            order_type=cmd.order_type,
+            time_in_force=cmd.time_in_force,
+            price=cmd.price,
+            quantity=cmd.quantity,
+            reason=reason,
+            ts=ts,
         )
 
     # ------------------------------------------------------------ instruments
@@ -715,15 +729,15 @@ class ExchangeCore:
         self.books[symbol] = instrument.book
         out.append(
             InstrumentAdded(
-                symbol,
-                cmd.name,
-                instrument.tick_size,
-                instrument.lot_size,
-                instrument.reference_price,
-                instrument.low_price,
-                instrument.high_price,
-                instrument.max_order_quantity,
-                instrument.daily_limit,
+                symbol=symbol,
+                name=cmd.name,
+                tick_size=instrument.tick_size,
+                lot_size=instrument.lot_size,
+                reference_price=instrument.reference_price,
+                low_price=instrument.low_price,
+                high_price=instrument.high_price,
+                max_order_quantity=instrument.max_order_quantity,
+                daily_limit=instrument.daily_limit,
             )
         )
 
@@ -737,18 +751,39 @@ class ExchangeCore:
             out.append(CommandRejected(reason=R.NO_CHANGE, detail=cmd.symbol))
         else:
             instrument.status = InstrumentStatus(cmd.status)
-            out.append(InstrumentStatusChanged(cmd.symbol, instrument.status))
+            out.append(InstrumentStatusChanged(symbol=cmd.symbol, status=instrument.status))
 
     # --------------------------------------------------------------- accounts
 
     def _open_account(self, cmd: OpenAccount, ts: int, out: list[Event]) -> None:
+        """Open the next account id for a new owner; the same owner gets its own account back."""
+        owner = cmd.owner
+        if not identifier(owner, MAX_REFERENCE_LENGTH):
+            out.append(CommandRejected(reason=R.INVALID_REFERENCE, detail=_shown(owner)))
+            return
+        existing = self.owners.get(owner)
+        if existing is not None:
+            out.append(CommandRejected(reason=R.ACCOUNT_EXISTS, account=existing, detail=owner))
+            return
+        account_id = self.next_account_id
+        if account_id > MAX_AMOUNT:
+            out.append(CommandRejected(reason=R.INVALID_ACCOUNT_ID, account=account_id))
+            return
+        self.next_account_id = account_id + 1
+        self.accounts[account_id] = Account(account_id, owner)
+        self.owners[owner] = account_id
+        out.append(AccountOpened(account=account_id))
+
+    def _open_account_v1(self, cmd: OpenAccountV1, ts: int, out: list[Event]) -> None:
+        """The caller's account id, as journals from before review M1 hold it (replay only)."""
         if not 0 < cmd.account <= MAX_AMOUNT:
             out.append(CommandRejected(reason=R.INVALID_ACCOUNT_ID, account=cmd.account))
         elif cmd.account in self.accounts:
             out.append(CommandRejected(reason=R.ACCOUNT_EXISTS, account=cmd.account))
         else:
             self.accounts[cmd.account] = Account(cmd.account)
-            out.append(AccountOpened(cmd.account))
+            self.next_account_id = max(self.next_account_id, cmd.account + 1)
+            out.append(AccountOpened(account=cmd.account))
 
     def _set_account_status(self, cmd: SetAccountStatus, ts: int, out: list[Event]) -> None:
         account = self.accounts.get(cmd.account)
@@ -762,7 +797,7 @@ class ExchangeCore:
             out.append(CommandRejected(reason=R.NO_CHANGE, account=cmd.account))
             return
         account.status = AccountStatus(cmd.status)
-        out.append(AccountStatusChanged(account.id, account.status))
+        out.append(AccountStatusChanged(account=account.id, status=account.status))
         if account.status is AccountStatus.SUSPENDED:
             live = [o for o in self.orders.values() if o.account == account.id and o.is_live]
             for order in live:
@@ -808,7 +843,14 @@ class ExchangeCore:
             position.total += cmd.amount
             total, available = position.total, position.available
         out.append(
-            BalanceChanged(account.id, cmd.asset, cmd.amount, cmd.reference, total, available)
+            BalanceChanged(
+                account=account.id,
+                asset=cmd.asset,
+                amount=cmd.amount,
+                reference=cmd.reference,
+                total=total,
+                available=available,
+            )
         )
 
     def _withdraw(self, cmd: Withdraw, ts: int, out: list[Event]) -> None:
@@ -833,7 +875,14 @@ class ExchangeCore:
             position.total -= cmd.amount
             total, available = position.total, position.available
         out.append(
-            BalanceChanged(account.id, cmd.asset, -cmd.amount, cmd.reference, total, available)
+            BalanceChanged(
+                account=account.id,
+                asset=cmd.asset,
+                amount=-cmd.amount,
+                reference=cmd.reference,
+                total=total,
+                available=available,
+            )
         )
 
     # --------------------------------------------------------------- sessions
@@ -850,7 +899,7 @@ class ExchangeCore:
             self._start_trading_day()
         self.trading_day = day
         self.session_open = True
-        out.append(SessionOpened(day))
+        out.append(SessionOpened(trading_day=day))
 
     def _start_trading_day(self) -> None:
         """Forget yesterday's final orders and reset the daily risk counters."""
@@ -877,8 +926,11 @@ class ExchangeCore:
                 instrument.set_reference_price(last)
                 out.append(
                     ReferencePriceChanged(
-                        instrument.symbol, last, instrument.low_price, instrument.high_price
+                        symbol=instrument.symbol,
+                        reference_price=last,
+                        low_price=instrument.low_price,
+                        high_price=instrument.high_price,
                     )
                 )
         self.session_open = False
-        out.append(SessionClosed(self.trading_day))
+        out.append(SessionClosed(trading_day=self.trading_day))

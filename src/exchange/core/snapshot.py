@@ -25,9 +25,12 @@ from exchange.core.machine import ExchangeCore
 from exchange.core.order import Order
 from exchange.core.wallet import Account, Position, pack_rejection, unpack_rejection
 
-SNAPSHOT_VERSION = 2
-"""2: rejected orders as `RejectionState`s of their account, not as orders. A version 1
-snapshot still restores (its rejected orders become rejection records)."""
+SNAPSHOT_VERSION = 3
+"""3: the next account id, and each account's owner reference (review M1).
+2: rejected orders as `RejectionState`s of their account, not as orders.
+Versions 1 and 2 still restore: their accounts have no owner, and the next account id
+is the one after the highest account, as replaying their journal would leave it; a
+version 1 snapshot's rejected orders become rejection records."""
 
 
 class InstrumentState(msgspec.Struct, array_like=True, gc=False):
@@ -68,6 +71,8 @@ class AccountState(msgspec.Struct, array_like=True, gc=False):
     positions: list[PositionState]
     rejections: list[RejectionState] = []
     """In the order they were rejected (absent from version 1)."""
+    owner: str = ""
+    """The reference the account was opened for (absent before version 3)."""
 
 
 class OrderState(msgspec.Struct, array_like=True, gc=False):
@@ -107,6 +112,8 @@ class CoreState(msgspec.Struct, array_like=True):
     orders: list[OrderState]
     books: list[BookState]
     references: list[str]
+    next_account_id: int = 0
+    """Absent (0) before version 3."""
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -165,6 +172,7 @@ def capture(core: ExchangeCore) -> CoreState:
                     for s, p in a.positions.items()
                 ],
                 _rejections(a),
+                a.owner,
             )
             for a in core.accounts.values()
         ],
@@ -190,6 +198,7 @@ def capture(core: ExchangeCore) -> CoreState:
         ],
         books=[BookState(b.symbol, _levels(b.bids), _levels(b.asks)) for b in core.books.values()],
         references=list(core.references),
+        next_account_id=core.next_account_id,
     )
 
 
@@ -206,7 +215,7 @@ def state_hash(core: ExchangeCore) -> str:
 def restore(payload: bytes) -> ExchangeCore:
     """Rebuild a core from `encode` output."""
     state = _decoder.decode(payload)
-    if state.version not in (1, SNAPSHOT_VERSION):
+    if state.version not in (1, 2, SNAPSHOT_VERSION):
         raise ValueError(f"unsupported snapshot version {state.version}")
     core = ExchangeCore()
     core.trading_day = state.trading_day
@@ -228,7 +237,9 @@ def restore(payload: bytes) -> ExchangeCore:
         instrument.last_price = i.last_price
         core.instruments[i.symbol] = instrument
     for a in state.accounts:
-        account = Account(a.account)
+        account = Account(a.account, a.owner)
+        if a.owner:
+            core.owners[a.owner] = a.account
         account.status = AccountStatus(a.status)
         account.cash = a.cash
         account.cash_reserved = a.cash_reserved
@@ -276,4 +287,5 @@ def restore(payload: bytes) -> ExchangeCore:
                     side.add(core.orders[order_id])
         core.books[b.symbol] = book
     core.references = dict.fromkeys(state.references)
+    core.next_account_id = state.next_account_id or max(core.accounts, default=0) + 1
     return core

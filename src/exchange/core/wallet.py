@@ -33,13 +33,16 @@ class Account:
         "cash_reserved",
         "id",
         "orders_by_client_id",
+        "owner",
         "positions",
         "rejected_today",
         "status",
     )
 
-    def __init__(self, account_id: int) -> None:
+    def __init__(self, account_id: int, owner: str = "") -> None:
         self.id = account_id
+        self.owner = owner
+        """The reference it was opened for ("" for an account opened by id before review M1)."""
         self.status = AccountStatus.OPEN
         self.cash = 0
         self.cash_reserved = 0

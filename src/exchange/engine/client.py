@@ -36,7 +36,8 @@ import msgspec
 import zmq
 import zmq.asyncio
 
-from exchange.core import Command
+from exchange.core import OpenAccount, RequestCommand
+from exchange.core.events import opened_account
 from exchange.engine.curve import ClientKeys
 from exchange.engine.protocol import (
     MAX_REQUESTS_PER_MESSAGE,
@@ -222,15 +223,27 @@ class EngineClient:
             for waiting in list(self._pending.values()):
                 self._enqueue(waiting.request)
 
-    async def submit(self, command: Command) -> Reply:
+    async def submit(self, command: RequestCommand) -> Reply:
         """Send `command` and return the engine's reply once the command is durable."""
         return await self._call(command)
+
+    async def open_account(self, owner: str) -> int:
+        """Open an account for `owner` (a unique reference): the id the engine gave it.
+
+        The same owner again gets the same account back (a retry), never a new one.
+        Raises ValueError when the engine refused (an owner that is not an identifier).
+        """
+        reply = await self.submit(OpenAccount(owner=owner))
+        account = opened_account(reply.events, owner)
+        if account is None:
+            raise ValueError(f"the engine opened no account for {owner!r}: {reply.events}")
+        return account
 
     async def account(self, account: int) -> AccountState | None:
         """The account's balances as of the last durable batch (None: no such account)."""
         return (await self._call(AccountQuery(account))).state
 
-    async def _call(self, command: Command | Query) -> Reply:
+    async def _call(self, command: RequestCommand | Query) -> Reply:
         self._ensure_reader()
         request_id = next(self._ids)
         request = Request(request_id, command)

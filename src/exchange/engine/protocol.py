@@ -15,7 +15,7 @@ from typing import Final
 
 import msgspec
 
-from exchange.core.commands import Command
+from exchange.core.commands import RequestCommand
 from exchange.core.events import Event
 from exchange.engine.queries import AccountState, Query
 
@@ -24,7 +24,7 @@ TOPIC_BATCH: Final = b"batch"
 
 class Request(msgspec.Struct, array_like=True):
     request_id: int
-    command: Command | Query
+    command: RequestCommand | Query
     """A command to sequence, or a read-only query answered without sequencing."""
 
 

@@ -22,7 +22,7 @@ def session_commands(calendar: TradingCalendar, now: datetime, core: ExchangeCor
             return []
         if core.trading_day > day:
             return []  # the core is ahead of the wall clock (clock stepped back): wait
-        return [CloseSession(), OpenSession(day)]
+        return [CloseSession(), OpenSession(trading_day=day)]
     if core.trading_day > day:
         return []
-    return [OpenSession(day)]
+    return [OpenSession(trading_day=day)]

@@ -99,17 +99,23 @@ def new_order(message: Message, account: int) -> NewOrder:
         )
     price = _integer(message, Tag.PRICE, required=order_type is OrderType.LIMIT)
     return NewOrder(
-        account, _required(message, Tag.CL_ORD_ID)[:64], _required(message, Tag.SYMBOL)[:16],
-        side, order_type, tif, price, _integer(message, Tag.ORDER_QTY),
-    )  # fmt: skip
+        account=account,
+        client_order_id=_required(message, Tag.CL_ORD_ID)[:64],
+        symbol=_required(message, Tag.SYMBOL)[:16],
+        side=side,
+        order_type=order_type,
+        time_in_force=tif,
+        price=price,
+        quantity=_integer(message, Tag.ORDER_QTY),
+    )
 
 
 def cancel_order(message: Message, account: int) -> CancelOrder:
     _required(message, Tag.CL_ORD_ID)
     order_id = message.get(Tag.ORDER_ID)
     if order_id and order_id.isascii() and order_id.isdigit() and len(order_id) <= MAX_DIGITS:
-        return CancelOrder(account, order_id=int(order_id))
-    return CancelOrder(account, client_order_id=_required(message, Tag.ORIG_CL_ORD_ID)[:64])
+        return CancelOrder(account=account, order_id=int(order_id))
+    return CancelOrder(account=account, client_order_id=_required(message, Tag.ORIG_CL_ORD_ID)[:64])
 
 
 def _avg_price(order: OrderView) -> str:

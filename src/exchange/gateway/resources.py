@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from exchange.accounts import SanctionsList, TokenIssuer
 from exchange.accounts.store import AccountStore
-from exchange.core import Command
+from exchange.core import RequestCommand
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.protocol import Reply
 from exchange.engine.queries import AccountState
@@ -159,7 +159,9 @@ class Gateway:
     def view(self) -> ExchangeView:
         return self.follow.view
 
-    async def submit(self, command: Command, account: int = 0, *, admin: bool = False) -> Reply:
+    async def submit(
+        self, command: RequestCommand, account: int = 0, *, admin: bool = False
+    ) -> Reply:
         """Send a command (`admin`: with the admin key, from an admin path only); 503 with
         Retry-After if the engine is saturated or away."""
         engine = self.engine if not admin else self.admin_engine

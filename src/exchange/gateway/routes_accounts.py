@@ -1,11 +1,14 @@
 """Applications, KYC review and OAuth2 tokens: the account half of the gateway.
 
-Blocking work (SQL) runs in the thread pool. Approval opens the
-account in the engine first (idempotent: the account id is the application
-id), then records the approval and the credential in one transaction, so an
-engine outage changes nothing and the one-time secret is never lost.
+Blocking work (SQL) runs in the thread pool. Approval opens the account in
+the engine first, under the application's owner reference (the engine
+allocates the id and binds it to that reference, so a retry gets the same
+account back and nobody else can: review M1), then records the approval with
+the engine's account id and the credential in one transaction, so an engine
+outage changes nothing and the one-time secret is never lost.
 """
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -15,12 +18,13 @@ from starlette.responses import Response
 
 from exchange.accounts import Application, KycStatus
 from exchange.accounts.store import (
+    AccountTakenError,
     ApplicationNotPendingError,
     IdentityTakenError,
     StoredApplication,
 )
-from exchange.core import OpenAccount, RejectReason
-from exchange.core.events import AccountOpened, CommandRejected
+from exchange.core import OpenAccount
+from exchange.core.events import opened_account
 from exchange.gateway.http import (
     authorize,
     bearer_token,
@@ -46,6 +50,8 @@ from exchange.gateway.schemas import (
 from exchange.web.errors import ApiError
 from exchange.web.params import query
 from exchange.web.ratelimit import retry_after_header
+
+log = logging.getLogger(__name__)
 
 
 def _reasons(findings: list[dict[str, str]]) -> list[Reason]:
@@ -111,7 +117,7 @@ def _application_id(request: Request) -> int:
 
 
 async def approve_application(request: Request) -> Response:
-    """Open the account in the engine first (idempotent), then record the approval."""
+    """Open the account in the engine first (a retry gets the same one), then record it."""
     claims = authorize(request, "compliance")
     application_id = _application_id(request)
     gateway = gateway_of(request)
@@ -122,19 +128,25 @@ async def approve_application(request: Request) -> Response:
         raise ApiError(409, f"the application is {status.value}", code="NOT_PENDING")
     if await run_in_threadpool(gateway.store.identity_taken, application_id):
         raise ApiError(409, "this identity has an approved account", code="IDENTITY_TAKEN")
-    reply = await gateway.submit(OpenAccount(application_id), admin=True)
-    opened = any(type(e) is AccountOpened for e in reply.events) or any(
-        type(e) is CommandRejected and e.reason is RejectReason.ACCOUNT_EXISTS for e in reply.events
-    )
-    if not opened:
+    owner = await run_in_threadpool(gateway.store.account_owner, application_id)
+    reply = await gateway.submit(OpenAccount(owner=owner), admin=True)
+    account_id = opened_account(reply.events, owner)
+    if account_id is None:
         raise ApiError(503, "the engine did not open the account", headers={"Retry-After": "1"})
     try:
-        issued = await run_in_threadpool(gateway.store.approve, application_id, claims.client_id)
+        issued = await run_in_threadpool(
+            gateway.store.approve, application_id, account_id, claims.client_id
+        )
     except ApplicationNotPendingError:
         raise ApiError(409, "the application was decided meanwhile", code="NOT_PENDING") from None
     except IdentityTakenError:
         raise ApiError(
             409, "this identity has an approved account", code="IDENTITY_TAKEN"
+        ) from None
+    except AccountTakenError as error:
+        log.error("approval of application %d refused: %s", application_id, error)
+        raise ApiError(
+            409, "the engine's account is recorded for another application", code="ACCOUNT_TAKEN"
         ) from None
     return json_response(ApproveOut(issued.account_id, issued.client_id, issued.client_secret))
 

@@ -55,7 +55,9 @@ async def _movement(request: Request, withdraw: bool) -> Response:
     gateway = gateway_of(request)
     kind = Withdraw if withdraw else Deposit
     reply = await gateway.submit(
-        kind(account, body.asset, body.amount, body.reference), account, admin=True
+        kind(account=account, asset=body.asset, amount=body.amount, reference=body.reference),
+        account,
+        admin=True,
     )
     _refused(reply)
     (changed,) = [e for e in reply.events if type(e) is BalanceChanged]
@@ -78,7 +80,9 @@ async def _account_status(request: Request, status: AccountStatus) -> Response:
     authorize(request, "admin")
     account = path_id(request, "account_id", "account")
     gateway = gateway_of(request)
-    reply = await gateway.submit(SetAccountStatus(account, status), account, admin=True)
+    reply = await gateway.submit(
+        SetAccountStatus(account=account, status=status), account, admin=True
+    )
     _refused(reply)
     for event in reply.events:
         if type(event) is AccountStatusChanged:
@@ -100,7 +104,7 @@ async def _symbol_status(request: Request, status: InstrumentStatus) -> Response
     if len(symbol) > 16:
         raise ApiError(404, "no such symbol")
     gateway = gateway_of(request)
-    reply = await gateway.submit(SetInstrumentStatus(symbol, status), admin=True)
+    reply = await gateway.submit(SetInstrumentStatus(symbol=symbol, status=status), admin=True)
     _refused(reply)
     for event in reply.events:
         if type(event) is InstrumentStatusChanged:

@@ -88,14 +88,14 @@ async def place_order(request: Request) -> Response:
     account = choose_account(claims, body.account_id)
     limit(gateway.per_account_orders, str(account), "per-account order")
     command = NewOrder(
-        account,
-        body.client_order_id or uuid.uuid4().hex,
-        body.symbol,
-        SIDE_OF[body.side],
-        TYPE_OF[body.type],
-        TIME_IN_FORCE_OF[body.time_in_force],
-        body.price if body.price is not None else 0,
-        body.quantity,
+        account=account,
+        client_order_id=body.client_order_id or uuid.uuid4().hex,
+        symbol=body.symbol,
+        side=SIDE_OF[body.side],
+        order_type=TYPE_OF[body.type],
+        time_in_force=TIME_IN_FORCE_OF[body.time_in_force],
+        price=body.price if body.price is not None else 0,
+        quantity=body.quantity,
     )
     reply = await gateway.submit(command, account)
     first = reply.events[0]
@@ -115,7 +115,7 @@ async def cancel_order(request: Request) -> Response:
     gateway = gateway_of(request)
     order_id = path_id(request, "order_id", "order")
     limit(gateway.per_account_orders, str(account), "per-account order")
-    reply = await gateway.submit(CancelOrder(account, order_id), account)
+    reply = await gateway.submit(CancelOrder(account=account, order_id=order_id), account)
     first = reply.events[0]
     if type(first) is CancelRejected:
         if first.reason in _NOT_FOUND:

@@ -16,18 +16,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from exchange.accounts import store as account_store
-from exchange.core import Deposit, OpenAccount
+from exchange.core import Deposit
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import KeyDirectory
 from exchange.loadgen.plan import Symbol
 from exchange.loadgen.users import User, funding_of
 
-FIRST_ACCOUNT = 50_000_000
-"""Far above the account ids approvals give (the application ids)."""
-
 
 class DirectOpener:
-    """Opens member `index` as account FIRST_ACCOUNT + index (makers after users' range)."""
+    """Opens member `index` (makers after users) as the next account the engine allocates."""
 
     def __init__(self, data_dir: Path, engine_endpoint: str, symbols: Sequence[Symbol]) -> None:
         self.store = account_store.AccountStore(f"sqlite:///{data_dir / 'accounts.db'}")
@@ -36,7 +33,8 @@ class DirectOpener:
         self.symbols = symbols
 
     async def __call__(self, index: int, maker: bool) -> User:
-        account = FIRST_ACCOUNT + (1_000_000 if maker else 0) + index
+        owner = f"bench_{'maker' if maker else 'user'}_{index}_{secrets.token_hex(8)}"
+        account = await self.engine.open_account(owner)
         secret = secrets.token_urlsafe(32)
         client_id, _ = self.store.create_credential(
             frozenset({"read", "trade"}),
@@ -44,9 +42,15 @@ class DirectOpener:
             client_id=f"bench_{account}_{secrets.token_hex(4)}",
             secret=secret,
         )
-        await self.engine.submit(OpenAccount(account))
         for asset, amount in funding_of(index, self.symbols, maker):
-            await self.engine.submit(Deposit(account, asset, amount, f"bench-{account}-{asset}"))
+            await self.engine.submit(
+                Deposit(
+                    account=account,
+                    asset=asset,
+                    amount=amount,
+                    reference=f"bench-{account}-{asset}",
+                )
+            )
         return User(account, client_id, secret)
 
     async def close(self) -> None:
