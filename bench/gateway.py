@@ -34,8 +34,8 @@ import aiohttp
 import httpx
 
 from exchange.accounts import with_check_digit
-from exchange.config import ExchangeConfig, updated
-from exchange.launch import Fleet, on_free_ports, service
+from exchange.launch import Fleet, service
+from exchange.loadgen.processes import bench_config
 from exchange.services import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,11 +56,7 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
 
 
 def start(data: Path) -> tuple[Fleet, str]:
-    config = updated(on_free_ports(ExchangeConfig(), data), {
-        "engine.calendar": "always-open",
-        **{f"gateway.{name}": 1e9 for name in ("rate_per_ip", "rate_per_client",
-           "orders_per_account", "applications_per_ip", "tokens_per_ip")},
-    })  # fmt: skip
+    config = bench_config(data)  # exchange bench --spawn's: no per-address limits
     migrate(config)  # schemas before services
     admin = {"EXCHANGE_ADMIN_CLIENT_ID": ADMIN[0], "EXCHANGE_ADMIN_CLIENT_SECRET": ADMIN[1]}
     fleet = Fleet()

@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from exchange.config import ExchangeConfig, updated
 from exchange.engine.curve import ClientKeys, KeyDirectory
-from exchange.engine.ports import free_ports
 from exchange.launch import Service, on_free_ports, service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,19 +80,14 @@ class Engines(Protocol):
 def beside(engine: Engines, data_dir: Path, **changes: Any) -> ExchangeConfig:
     """A service's config next to `engine`: `data_dir` of its own, the engine's endpoints and
     journal, free ports; `changes` by setting, `gateway__port=...` for `gateway.port`."""
-    gateway, marketdata, fix = free_ports(3)
     settings: dict[str, Any] = {
         "keys": str(engine.keys_dir),
         "engine.endpoint": engine.endpoint,
         "engine.publish": engine.publish,
-        "data_dir": str(data_dir),
         "journal": str(engine.data_dir / "journal"),
-        "gateway.port": gateway,
-        "marketdata.port": marketdata,
-        "fix.port": fix,
     }
     settings.update({key.replace("__", "."): value for key, value in changes.items()})
-    return updated(engine_config(data_dir), settings)
+    return updated(on_free_ports(ExchangeConfig(), data_dir), settings)
 
 
 def start(

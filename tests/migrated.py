@@ -2,7 +2,9 @@
 
 from pathlib import Path
 
-from exchange.migrations import ACCOUNTS, FIX_SESSIONS, REPORTS, migrate_data_dir
+from exchange.config import ExchangeConfig, updated
+from exchange.migrations import ACCOUNTS, FIX_SESSIONS, REPORTS
+from exchange.services import migrate
 
 
 def accounts_db(url: str) -> str:
@@ -21,4 +23,7 @@ def reports_db(url: str) -> str:
 
 
 def data_dir(root: Path) -> Path:
-    return migrate_data_dir(root)
+    """`root` as `exchange migrate --data-dir root` leaves it (the databases' file names are
+    the config's: one place says them)."""
+    migrate(updated(ExchangeConfig(), {"data_dir": str(root)}))
+    return root

@@ -18,7 +18,7 @@ import zmq
 
 from exchange.calendar import TradingCalendar
 from exchange.core import Command
-from exchange.engine.curve import QUERY_ROLES, CurveServer, KeyDirectory, allowed
+from exchange.engine.curve import QUERY_ROLES, CurveServer, KeyDirectory, allowed, keys_for
 from exchange.engine.journaled import JournaledCore, NotReplicatedError
 from exchange.engine.protocol import (
     TOPIC_BATCH,
@@ -61,7 +61,7 @@ class EngineConfig:
 
     @property
     def keys(self) -> KeyDirectory:
-        return KeyDirectory(self.keys_dir or self.data_dir / "keys")
+        return keys_for(self.data_dir / "journal", self.keys_dir)
 
 
 def _refusal(request_id: int, error: str) -> bytes:
@@ -180,8 +180,7 @@ class EngineServer:
                 request_id = raw[0]
         except msgspec.DecodeError:
             pass
-        reply = Reply(request_id, 0, 0, [], error=error[:200])
-        self.router.send_multipart([identity, reply_encoder.encode(reply)])
+        self.router.send_multipart([identity, _refusal(request_id, error)])
 
     def _query(self, request_id: int, query: AccountQuery) -> bytes:
         """The encoded answer to a query, or an error reply if it cannot be answered."""
@@ -190,8 +189,7 @@ class EngineServer:
             return reply_encoder.encode(reply)
         except Exception as error:
             log.exception("query %r failed", query)
-            reply = Reply(request_id, 0, 0, [], error=f"query failed ({error})"[:200])
-            return reply_encoder.encode(reply)
+            return _refusal(request_id, f"query failed ({error})")
 
     def serve(self) -> None:
         """Sequence until stopped, or (cluster) until leadership is lost."""

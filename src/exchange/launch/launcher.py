@@ -112,10 +112,10 @@ class Fleet:
         """Stop every service, last started first; the ones that did not stop cleanly."""
         for service in reversed(self.services):
             if service.alive:
-                code = service.stop(grace)
-                if code not in (0, -15):
-                    print(f"{service.name} (pid {service.pid}) exited with {code}",
-                          file=sys.stderr, flush=True)  # fmt: skip
+                service.stop(grace)
+                if not service.stopped_cleanly():
+                    print(f"{service.name} (pid {service.pid}) exited with "
+                          f"{service.returncode}", file=sys.stderr, flush=True)  # fmt: skip
         return [s for s in self.services if not s.stopped_cleanly()]
 
     def __enter__(self) -> "Fleet":

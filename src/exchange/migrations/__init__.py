@@ -100,15 +100,6 @@ def private_directory(root: Path) -> None:
         root.chmod(0o700)
 
 
-def data_dir_urls(root: Path) -> dict[str, str]:
-    """The embedded defaults: SQLite files in the data directory."""
-    return {
-        "accounts": f"sqlite:///{root / 'accounts.db'}",
-        "fix": f"sqlite:///{root / 'fix-sessions.db'}",
-        "reports": f"sqlite:///{root / 'reports.db'}",
-    }
-
-
 def migrate_all(*, accounts: str, fix: str, reports: str) -> dict[str, str | None]:
     """Migrate every database of the exchange; returns each one's revision."""
     return {
@@ -116,10 +107,3 @@ def migrate_all(*, accounts: str, fix: str, reports: str) -> dict[str, str | Non
         "fix": FIX_SESSIONS.upgrade(fix),
         "reports": REPORTS.upgrade(reports),
     }
-
-
-def migrate_data_dir(root: Path) -> Path:
-    """Migrate the embedded defaults' databases (SQLite files in `root`); returns `root`."""
-    private_directory(root)
-    migrate_all(**data_dir_urls(root))
-    return root
