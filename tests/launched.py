@@ -30,8 +30,8 @@ def engine_config(data_dir: Path, **changes: Any) -> ExchangeConfig:
 class EngineProcess:
     """An `exchange engine` process; restartable, killable (SIGKILL by default)."""
 
-    def __init__(self, data_dir: Path, calendar: str = "always-open") -> None:
-        self.config = engine_config(data_dir, engine__calendar=calendar)
+    def __init__(self, data_dir: Path, calendar: str = "always-open", **changes: Any) -> None:
+        self.config = engine_config(data_dir, engine__calendar=calendar, **changes)
         self.data_dir = data_dir
         self.endpoint = self.config.engine.endpoint
         self.publish = self.config.engine.publish

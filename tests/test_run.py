@@ -34,11 +34,12 @@ def run(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def _run_options(data: Path) -> tuple[list[str], int, int, int]:
     """`exchange run` options on free ports; and the REST, market data and FIX ports."""
-    requests, batches, port, md_port, fix_port = free_ports(5)
+    requests, batches, journal, port, md_port, fix_port = free_ports(6)
     options = [
         *("--data-dir", str(data)),
         *("--endpoint", f"tcp://127.0.0.1:{requests}"),
         *("--publish", f"tcp://127.0.0.1:{batches}"),
+        *("--journal-service", f"tcp://127.0.0.1:{journal}"),
         *("--port", str(port)),
         *("--marketdata-port", str(md_port)),
         *("--fix-port", str(fix_port)),

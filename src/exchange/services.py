@@ -48,6 +48,8 @@ def build_engine(config: ExchangeConfig) -> "EngineConfig":
         max_batch=settings.max_batch,
         snapshot_every=settings.snapshot_every,
         keys_dir=config.keys_dir,
+        account_shards=settings.account_shards,
+        journal_service=settings.journal_service,
     )
 
 
@@ -88,6 +90,12 @@ def pepper_file(config: ExchangeConfig) -> Path:
     return config.root / PEPPER_FILE
 
 
+def remote_journal(config: ExchangeConfig) -> str:
+    """Where a feed's gaps are filled from: "" for the local journal directory, else the
+    engine nodes' journal services (a consumer on a machine without the engine's data)."""
+    return config.engine.journal_service if config.engine.remote_journal else ""
+
+
 def build_gateway(config: ExchangeConfig) -> "GatewayConfig":
     from exchange.gateway import GatewayConfig, Limits
     from exchange.gateway.keys import load_or_create_key
@@ -119,6 +127,9 @@ def build_gateway(config: ExchangeConfig) -> "GatewayConfig":
         admin_client_id=os.environ.get("EXCHANGE_ADMIN_CLIENT_ID"),
         admin_client_secret=os.environ.get("EXCHANGE_ADMIN_CLIENT_SECRET"),
         limits=limits,
+        journal_service=remote_journal(config),
+        account_shard=None if settings.account_shard < 0 else settings.account_shard,
+        account_shards=config.engine.account_shards,
     )
 
 
@@ -136,6 +147,7 @@ def build_marketdata(config: ExchangeConfig) -> "MarketDataConfig":
         blocklist=Path(settings.blocklist or config.root / "blocklist.txt"),
         allowlist=Path(settings.allowlist or config.root / "allowlist.txt"),
         keys_dir=config.keys_dir,
+        journal_service=remote_journal(config),
     )
 
 
@@ -154,6 +166,9 @@ def build_fix(config: ExchangeConfig) -> "FixConfig":
         host=settings.host,
         port=settings.port,
         logon_timeout=settings.logon_timeout,
+        journal_service=remote_journal(config),
+        account_shard=None if settings.account_shard < 0 else settings.account_shard,
+        account_shards=config.engine.account_shards,
     )
 
 

@@ -18,7 +18,7 @@ import zmq
 from exchange.cluster.log import Entry, ReplicatedLog, authentic
 from exchange.engine.curve import CurveServer
 from exchange.engine.layout import DataDir
-from exchange.engine.protocol import TOPIC_BATCH
+from exchange.engine.publisher import FeedPublisher
 from exchange.engine.recovery import Recovered, follow_batch, rebuild
 from exchange.engine.server import EngineConfig
 from exchange.journal import JournalWriter
@@ -51,10 +51,9 @@ class Follower:
             )
         self.context = zmq.Context()
         self.curve = CurveServer(self.context, config.keys.ensure())  # as the engine's (C1)
-        self.publisher = self.context.socket(zmq.PUB)
-        self.publisher.setsockopt(zmq.LINGER, 0)
-        self.curve.apply(self.publisher)
-        self.publisher.bind(config.publish)
+        self.publisher = FeedPublisher(
+            self.context, self.curve, config.publish, config.account_shards
+        )
 
     @property
     def next_seq(self) -> int:
@@ -91,11 +90,11 @@ class Follower:
         self.writer.append(entry.first_seq, entry.count, entry.payload)
         self.writer.flush()
         follow_batch(self.state, head)
-        self.publisher.send_multipart([TOPIC_BATCH, entry.payload], copy=False)
+        self.publisher.publish(entry.payload)
 
     def close(self) -> None:
         """Free the journal and the PUB endpoint (the engine server binds them next)."""
         self.writer.close()
-        self.publisher.close(linger=0)
+        self.publisher.close()
         self.curve.stop()
         self.context.term()

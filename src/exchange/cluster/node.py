@@ -30,6 +30,7 @@ from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, Et
 from exchange.cluster.follower import Follower, ForgedEntryError
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
 from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
+from exchange.engine.journal_service import serving_journal
 from exchange.engine.journaled import JournaledCore, Replicate
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, EngineServer
@@ -297,7 +298,8 @@ def run_node(engine: EngineConfig, cluster: ClusterConfig, stop: Stop) -> int:
         return 2
     stop.when_stopped(node.stop)
     try:
-        return node.run()
+        with serving_journal(engine.data_dir / "journal", engine.journal_service, engine.keys):
+            return node.run()
     except EtcdLoginError as error:  # a wrong password or user: retrying cannot help
         log.error("node %s: %s", cluster.node, error)
         return 2

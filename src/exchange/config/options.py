@@ -40,6 +40,8 @@ _JOURNAL = _as("journal")
 _KEYS = _as("keys")
 _ENGINE = _as("engine.endpoint", "--engine", "the engine's requests")
 _FEED = _as("engine.publish", "--publish", "the engine's batch feed")
+_GAPS = [_as("engine.journal_service"), _as("engine.remote_journal")]
+_SHARDS = _as("engine.account_shards")
 
 COMMANDS: dict[str, list[Option]] = {
     "engine": [_DATA_DIR, _KEYS, *_own("engine"), *_own("cluster")],
@@ -51,11 +53,23 @@ COMMANDS: dict[str, list[Option]] = {
         _as("accounts_db"),
         _ENGINE,
         _FEED,
+        *_GAPS,
+        _SHARDS,
         _as("reporter.db_url", help="the reporter's database, for history"),
         *_own("gateway"),
     ],
-    "marketdata": [_DATA_DIR, _JOURNAL, _KEYS, _FEED, *_own("marketdata")],
-    "fix": [_DATA_DIR, _JOURNAL, _KEYS, _as("accounts_db"), _ENGINE, _FEED, *_own("fix")],
+    "marketdata": [_DATA_DIR, _JOURNAL, _KEYS, _FEED, *_GAPS, *_own("marketdata")],
+    "fix": [
+        _DATA_DIR,
+        _JOURNAL,
+        _KEYS,
+        _as("accounts_db"),
+        _ENGINE,
+        _FEED,
+        *_GAPS,
+        _SHARDS,
+        *_own("fix"),
+    ],
     "reporter": [
         _DATA_DIR,
         _JOURNAL,
@@ -72,6 +86,7 @@ COMMANDS: dict[str, list[Option]] = {
         _as("fix.port", "--fix-port", "the FIX acceptor's port"),
         _as("engine.endpoint", help="engine requests"),
         _as("engine.publish", help="engine batches"),
+        _as("engine.journal_service", help="engine journal ranges (for remote followers)"),
     ],
 }
 """Per subcommand, the settings it takes on its command line (all of them come from --config)."""

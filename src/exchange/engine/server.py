@@ -19,9 +19,9 @@ import zmq
 from exchange.calendar import TradingCalendar
 from exchange.core import Command
 from exchange.engine.curve import QUERY_ROLES, CurveServer, KeyDirectory, allowed, keys_for
+from exchange.engine.journal_service import serving_journal
 from exchange.engine.journaled import JournaledCore, NotReplicatedError
 from exchange.engine.protocol import (
-    TOPIC_BATCH,
     Reply,
     is_list,
     pack_list,
@@ -29,6 +29,7 @@ from exchange.engine.protocol import (
     request_decoder,
     requests_decoder,
 )
+from exchange.engine.publisher import FeedPublisher
 from exchange.engine.queries import AccountQuery, answer
 from exchange.engine.role import RoleLock
 from exchange.engine.scheduler import session_commands
@@ -58,6 +59,10 @@ class EngineConfig:
     """On first start, list the shipped instruments (journaled like any command)."""
     keys_dir: Path | None = None
     """The CURVE keys (curve.py); default `<data dir>/keys`, made if missing."""
+    account_shards: int = 16
+    """Batches are also published cut by account % account_shards (publisher.py); 0: not."""
+    journal_service: str = ""
+    """Where this node serves ranges of its journal to followers elsewhere ("": nowhere)."""
 
     @property
     def keys(self) -> KeyDirectory:
@@ -101,10 +106,9 @@ class EngineServer:
         self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
         self.curve.apply(self.router)
         self.router.bind(config.endpoint)
-        self.publisher = self.context.socket(zmq.PUB)
-        self.publisher.setsockopt(zmq.LINGER, 0)
-        self.curve.apply(self.publisher)
-        self.publisher.bind(config.publish)
+        self.publisher = FeedPublisher(
+            self.context, self.curve, config.publish, config.account_shards
+        )
         self.running = True
         self.leading = leading
         self.stepped_down = False
@@ -166,7 +170,7 @@ class EngineServer:
             send([identity, pack_list(answers)], copy=False)
         if not batch.commands:
             return
-        self.publisher.send_multipart([TOPIC_BATCH, payload], copy=False)
+        self.publisher.publish(payload, batch)
         self._since_snapshot += len(commands)
         if self._since_snapshot >= self.config.snapshot_every and self.engine.snapshot():
             self._since_snapshot = 0
@@ -295,7 +299,8 @@ def run_engine(
         return 1
     (stop or Stop.on_signals()).when_stopped(server.stop)
     try:
-        server.serve()
+        with serving_journal(config.data_dir / "journal", config.journal_service, config.keys):
+            server.serve()
     finally:
         server.close()
     log.info("engine stopped at seq %d", server.engine.last_seq)

@@ -24,3 +24,23 @@ class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw
     ] = "default"
     max_batch: Annotated[int, Meta(ge=1, description="commands per batch at most")] = 1_000
     snapshot_every: Annotated[int, Meta(ge=1, description="commands between snapshots")] = 1_000_000
+    account_shards: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=4096,
+            description="batches also published cut by account % N, for gateways of one "
+            "shard (0: whole batches only)",
+        ),
+    ] = 16
+    journal_service: Annotated[
+        str,
+        Meta(description="where engine nodes serve journal ranges (ZeroMQ ROUTER; empty: off)"),
+    ] = "tcp://127.0.0.1:5557"
+    remote_journal: Annotated[
+        bool,
+        Meta(
+            description="gateway, FIX and market data fill feed gaps from journal_service, "
+            "not the local journal directory (on another machine)"
+        ),
+    ] = False

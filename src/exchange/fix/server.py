@@ -27,7 +27,7 @@ from exchange.core import RejectReason
 from exchange.core.events import CancelRejected, DuplicateOrder, OrderRejected
 from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.curve import keys_for
-from exchange.engine.feed import BatchFeed, FeedTask
+from exchange.engine.feed import FeedTask, Part, open_feed
 from exchange.fix import orders
 from exchange.fix.codec import Framer, Message, parse
 from exchange.fix.session import Action, Deliver, Send, Session, Stream
@@ -40,7 +40,6 @@ from exchange.fix.vocabulary import (
     YesNo,
 )
 from exchange.heap import settle
-from exchange.sequencer import Batch
 from exchange.views.fanout import ReportFanout, Subscriber
 from exchange.views.order_view import ExchangeView, Report
 from exchange.web.clientkey import client_key
@@ -69,6 +68,12 @@ class FixConfig:
     keys_dir: Path | None = None
     """The engine's CURVE keys (default: `keys/` beside the journal): the trading key for
     orders and cancels, the feed key for the batches."""
+    journal_service: str = ""
+    """Engine nodes' journal services: fill feed gaps over the network ("": from `journal`)."""
+    account_shard: int | None = None
+    """Serve only the accounts with id % account_shards == account_shard, following only
+    their part of the feed (None: every account, the whole feed)."""
+    account_shards: int = 0
     host: str = "127.0.0.1"
     port: int = 9878
     our_id: str = "EXCHANGE"
@@ -174,7 +179,14 @@ class FixGateway:
         self.view = ExchangeView()
         self.fanout = ReportFanout(self.view, queue_capacity=config.report_queue)
         keys = keys_for(config.journal, config.keys_dir)
-        feed = BatchFeed(config.engine_publish, config.journal, keys=keys.client("feed"))
+        feed = open_feed(
+            config.engine_publish,
+            config.journal,
+            keys,
+            journal_service=config.journal_service,
+            shard=config.account_shard,
+            shards=config.account_shards,
+        )
         self.following = FeedTask(feed, self._apply, "the FIX gateway")
         self.engine = EngineClient(config.engine_endpoint, keys=keys.client("trading"))
         self.live: dict[str, Connection] = {}
@@ -192,7 +204,7 @@ class FixGateway:
 
     # -------------------------------------------------------------- routing
 
-    def _apply(self, batch: Batch) -> None:
+    def _apply(self, batch: Part) -> None:
         for subscriber in self.fanout.publish(self.view.apply(batch)):
             connection = self.subscribed.get(subscriber)
             if connection is not None:
@@ -348,7 +360,7 @@ class FixGateway:
         assert credential is not None
         named = message.get(Tag.ACCOUNT)
         if named is None and len(credential.accounts) == 1:
-            return credential.accounts[0]
+            return self._served(credential.accounts[0])
         if (
             named is not None
             and named.isascii()
@@ -356,8 +368,13 @@ class FixGateway:
             and len(named) <= orders.MAX_DIGITS
             and int(named) in credential.accounts
         ):
-            return int(named)
+            return self._served(int(named))
         return None
+
+    def _served(self, account: int) -> int | None:
+        """`account` if this acceptor serves it (one of its account shard, when it has one)."""
+        shard, shards = self.config.account_shard, self.config.account_shards
+        return account if shard is None or account % shards == shard else None
 
     async def _application(self, connection: Connection, message: Message) -> None:
         session = connection.session
@@ -367,7 +384,7 @@ class FixGateway:
                 session.reject(
                     message,
                     SessionRejectReason.VALUE_IS_INCORRECT,
-                    "Account (1) required or not yours",
+                    "Account (1) required, not yours or served by another acceptor",
                     Tag.ACCOUNT,
                 ).raw
             )

@@ -20,3 +20,12 @@ class FixSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
             extra={"flag": "--fix-db-url", "env": "EXCHANGE_FIX_DB", "secret": True},
         ),
     ] = ""
+    account_shard: Annotated[
+        int,
+        Meta(
+            ge=-1,
+            le=4095,
+            description="serve only accounts with id % engine.account_shards == this, "
+            "following only their feed (-1: every account)",
+        ),
+    ] = -1

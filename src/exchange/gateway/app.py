@@ -16,7 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import keys_for
-from exchange.engine.feed import BatchFeed
+from exchange.engine.feed import open_feed
 from exchange.gateway import routes_accounts as accounts
 from exchange.gateway import routes_admin as admin
 from exchange.gateway import routes_credentials as credentials
@@ -82,7 +82,14 @@ def create_app(config: GatewayConfig) -> Starlette:
             )
             for role in ("trading", "admin")
         )
-        feed = BatchFeed(config.engine_publish, config.journal, keys=keys.client("feed"))
+        feed = open_feed(
+            config.engine_publish,
+            config.journal,
+            keys,
+            journal_service=config.journal_service,
+            shard=config.account_shard,
+            shards=config.account_shards,
+        )
         follower = Follower(feed, ExchangeView(), queue_capacity=config.limits.stream_queue)
         revocations = asyncio.ensure_future(gateway.watch_revocations())
         try:

@@ -10,8 +10,7 @@ import asyncio
 import heapq
 import itertools
 
-from exchange.engine.feed import BatchFeed, FeedTask
-from exchange.sequencer import Batch
+from exchange.engine.feed import BatchFeed, FeedTask, Part
 from exchange.views.fanout import ReportFanout, Subscriber
 from exchange.views.order_view import ExchangeView
 
@@ -37,7 +36,7 @@ class Follower:
     def dropped_subscribers(self) -> int:
         return self.fanout.dropped
 
-    def _apply(self, batch: Batch) -> None:
+    def _apply(self, batch: Part) -> None:
         self.fanout.publish(self.view.apply(batch))
         self._release(self.view.next_event_seq)
 

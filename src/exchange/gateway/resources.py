@@ -90,6 +90,12 @@ class GatewayConfig:
     keys_dir: Path | None = None
     """The engine's CURVE keys (default: `keys/` beside the journal); the gateway uses the
     trading key for trading and the admin key only on admin paths."""
+    journal_service: str = ""
+    """Engine nodes' journal services: fill feed gaps over the network ("": from `journal`)."""
+    account_shard: int | None = None
+    """Serve only the accounts with id % account_shards == account_shard, following only
+    their part of the feed (None: every account, the whole feed)."""
+    account_shards: int = 0
 
     @property
     def max_body_bytes(self) -> int:
@@ -158,6 +164,19 @@ class Gateway:
     @property
     def view(self) -> ExchangeView:
         return self.follow.view
+
+    def serving(self, account: int) -> int:
+        """`account`, if this gateway serves it: a gateway of one account shard follows only
+        that shard's orders, so it sends the others elsewhere (421 Misdirected Request)."""
+        shard, shards = self.config.account_shard, self.config.account_shards
+        if shard is not None and account % shards != shard:
+            raise ApiError(
+                421,
+                f"account {account} is served by the gateways of account shard "
+                f"{account % shards} of {shards}; this gateway serves shard {shard}",
+                code="WRONG_GATEWAY",
+            )
+        return account
 
     async def submit(
         self, command: RequestCommand, account: int = 0, *, admin: bool = False

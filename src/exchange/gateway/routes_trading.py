@@ -48,7 +48,7 @@ def _caller(request: Request, scope: str, allowed: frozenset[str]) -> tuple[dict
     params = query(request, allowed | {"accountId"})
     raw = params.get("accountId")
     requested = None if raw is None else int_param(raw, "accountId", 0, 1, 2**53)
-    return params, choose_account(claims, requested)
+    return params, gateway_of(request).serving(choose_account(claims, requested))
 
 
 async def _settled(gateway: Gateway, reply: Reply) -> None:
@@ -85,7 +85,7 @@ async def place_order(request: Request) -> Response:
     claims = authorize(request, "trade")
     body = await read_body(request, OrderIn)
     gateway = gateway_of(request)
-    account = choose_account(claims, body.account_id)
+    account = gateway.serving(choose_account(claims, body.account_id))
     limit(gateway.per_account_orders, str(account), "per-account order")
     command = NewOrder(
         account=account,

@@ -28,3 +28,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     ] = False
     max_requests: Annotated[int, Meta(ge=1, description="served at once; beyond, 503")] = 5_000
     max_connections: Annotated[int, Meta(ge=1, description="open connections (uvicorn)")] = 20_000
+    account_shard: Annotated[
+        int,
+        Meta(
+            ge=-1,
+            le=4095,
+            description="serve only accounts with id % engine.account_shards == this, "
+            "following only their feed (-1: every account)",
+        ),
+    ] = -1

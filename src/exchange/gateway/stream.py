@@ -50,7 +50,7 @@ async def stream(websocket: WebSocket) -> None:
         requested = (
             None if raw_account is None else int_param(raw_account, "accountId", 0, 1, 2**53)
         )
-        account = choose_account(claims, requested)
+        account = gateway.serving(choose_account(claims, requested))
         since = int_param(params.get("since"), "since", 0, 0, 2**62)
     except ApiError as error:
         await websocket.close(POLICY_VIOLATION, f"{error.status} {error.message}"[:120])

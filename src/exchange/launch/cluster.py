@@ -34,6 +34,7 @@ class EngineNode:
     data_dir: Path
     endpoint: str
     publish: str
+    journal_service: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,14 +63,16 @@ class LocalCluster:
             self.root / "etcd", secure=self.secure, prefix=self.prefix.encode(), users=names
         )
         self.log_key_file = self.root / "log.key"
-        ports = free_ports(2 * self.nodes_count)
+        ports = free_ports(3 * self.nodes_count)
         for index in range(self.nodes_count):
+            requests, batches, journal = ports[3 * index : 3 * index + 3]
             self.nodes.append(
                 EngineNode(
                     f"node{index}",
                     self.root / f"node{index}",
-                    f"tcp://127.0.0.1:{ports[2 * index]}",
-                    f"tcp://127.0.0.1:{ports[2 * index + 1]}",
+                    f"tcp://127.0.0.1:{requests}",
+                    f"tcp://127.0.0.1:{batches}",
+                    f"tcp://127.0.0.1:{journal}",
                 )
             )
 
@@ -93,6 +96,11 @@ class LocalCluster:
         return ",".join(node.publish for node in self.nodes)
 
     @property
+    def journal_services(self) -> str:
+        """Every node's journal service, comma-separated: where a remote feed fills gaps."""
+        return ",".join(node.journal_service for node in self.nodes)
+
+    @property
     def log_key(self) -> bytes:
         return load_or_create_key(self.log_key_file, KEY_BYTES)
 
@@ -104,6 +112,7 @@ class LocalCluster:
             "keys": str(self.keys_dir),
             "engine.endpoint": node.endpoint,
             "engine.publish": node.publish,
+            "engine.journal_service": node.journal_service,
             "engine.calendar": "always-open",
             "cluster.etcd": self.etcd.endpoints,
             "cluster.node": node.name,

@@ -69,12 +69,14 @@ def service(
 
 
 def on_free_ports(config: ExchangeConfig, data_dir: Path | None = None) -> ExchangeConfig:
-    """`config` with every port free now (engine requests and batches, gateway, market data,
-    FIX) and, if given, another data directory: for tests and side-by-side exchanges."""
-    requests, batches, gateway, marketdata, fix = free_ports(5)
+    """`config` with every port free now (engine requests, batches and journal service,
+    gateway, market data, FIX) and, if given, another data directory: for tests and
+    side-by-side exchanges."""
+    requests, batches, journal, gateway, marketdata, fix = free_ports(6)
     changes: dict[str, object] = {
         "engine.endpoint": f"tcp://127.0.0.1:{requests}",
         "engine.publish": f"tcp://127.0.0.1:{batches}",
+        "engine.journal_service": f"tcp://127.0.0.1:{journal}",
         "gateway.port": gateway,
         "marketdata.port": marketdata,
         "fix.port": fix,

@@ -28,7 +28,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from exchange.engine.curve import keys_for
-from exchange.engine.feed import BatchFeed
+from exchange.engine.feed import open_feed
 from exchange.heap import settle
 from exchange.marketdata import render
 from exchange.marketdata.access import AccessLists
@@ -75,6 +75,8 @@ class MarketDataConfig:
     allowlist: Path | None = None
     keys_dir: Path | None = None
     """The engine's CURVE keys (default: `keys/` beside the journal); the feed key."""
+    journal_service: str = ""
+    """Engine nodes' journal services: fill feed gaps over the network ("": from `journal`)."""
 
 
 class MarketData:
@@ -326,9 +328,11 @@ def create_app(config: MarketDataConfig) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         raise_open_files_limit()
-        feed_keys = keys_for(config.journal, config.keys_dir).client("feed")
-        hub = Hub(BatchFeed(config.publish, config.journal, keys=feed_keys), md.books,
-                  queue_capacity=config.subscriber_queue)  # fmt: skip
+        keys = keys_for(config.journal, config.keys_dir)
+        feed = open_feed(
+            config.publish, config.journal, keys, journal_service=config.journal_service
+        )
+        hub = Hub(feed, md.books, queue_capacity=config.subscriber_queue)
         try:
             await hub.start()
             md.hub = hub

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal
 import msgspec
 
 from exchange.core import Side
-from exchange.engine.feed import BatchFeed, FeedTask
+from exchange.engine.feed import BatchFeed, FeedTask, Part
 from exchange.marketdata import render
 from exchange.marketdata.books import Change, MarketBooks, SymbolBook
 from exchange.sequencer import Batch
@@ -68,7 +68,8 @@ class Hub:
     def healthy(self) -> bool:
         return self._following.healthy
 
-    def _apply(self, batch: Batch) -> None:
+    def _apply(self, batch: Part) -> None:
+        assert type(batch) is Batch, "market data follows whole batches"
         for symbol, change in self.books.apply(batch).items():
             self._publish(self.books.books[symbol], change)
 

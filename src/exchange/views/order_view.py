@@ -33,7 +33,7 @@ from exchange.core.events import (
     ReferencePriceChanged,
     SessionOpened,
 )
-from exchange.sequencer import Batch
+from exchange.sequencer import Batch, Slice
 from exchange.views.order_index import OrderIndex
 from exchange.views.projection import Projection
 
@@ -195,7 +195,7 @@ class ExchangeView(Projection):
             activity = self.accounts[account] = AccountActivity(self.max_reports)
         return activity
 
-    def apply(self, batch: Batch) -> list[tuple[int, Report]]:
+    def apply(self, batch: Batch | Slice) -> list[tuple[int, Report]]:
         """Fold in one batch (the next in sequence); the reports it produced, by account."""
         reports: list[tuple[int, Report]] = []
         self._out = reports

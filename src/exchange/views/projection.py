@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from typing import ClassVar, get_args
 
 from exchange.core.events import Event
-from exchange.sequencer import Batch
+from exchange.sequencer import Batch, Slice
 
 EVENT_TYPES: tuple[type[Event], ...] = get_args(Event)
 
@@ -63,8 +63,13 @@ class Projection:
         self.next_event_seq = next_event_seq
         """The first event sequence number not applied yet."""
 
-    def fold(self, batch: Batch) -> None:
-        """Apply the next batch's events in order; OutOfOrderError if it is not the next one."""
+    def fold(self, batch: Batch | Slice) -> None:
+        """Apply the next batch's events in order; OutOfOrderError if it is not the next one.
+        A `Slice` (some accounts' part of a batch) is applied the same way."""
+        if type(batch) is Slice:
+            self.fold_slice(batch)
+            return
+        assert type(batch) is Batch
         if batch.first_seq != self.next_seq:
             raise OutOfOrderError(f"batch {batch.first_seq} does not follow {self.next_seq - 1}")
         handlers = self._handlers
@@ -77,6 +82,18 @@ class Projection:
                 seq += 1
         self.next_seq = batch.first_seq + len(batch.commands)
         self.next_event_seq = seq
+
+    def fold_slice(self, part: Slice) -> None:
+        """The next batch's events of the slice's accounts (slices.py), in order."""
+        if part.first_seq != self.next_seq:
+            raise OutOfOrderError(f"slice {part.first_seq} does not follow {self.next_seq - 1}")
+        handlers = self._handlers
+        for seq, event in zip(part.seqs, part.events, strict=True):
+            handler = handlers.get(type(event))
+            if handler is not None:
+                handler(self, event, seq)
+        self.next_seq = part.first_seq + part.count
+        self.next_event_seq = part.first_event_seq + part.event_count
 
     def fold_events(self, events: Iterable[Event], first_seq: int) -> None:
         """Dispatch events numbered from `first_seq` (outside any batch: a command's reply)."""
