@@ -5,6 +5,8 @@ of all nodes are identical prefixes of one log), its commands are applied
 with the batch's timestamp (the core is deterministic, so the state is the
 leader's), and the record is published on the node's own PUB socket, so
 gateways subscribed to every node keep their feed through a takeover.
+Every `snapshot_every` commands it writes a snapshot, as the leader does, so
+a node restarts (or takes over) from its own recent state.
 
 Nothing is journaled or applied before the entry's MAC is checked against
 the cluster's log key (review C2): an entry without one, or with a wrong
@@ -21,10 +23,15 @@ from exchange.engine.layout import DataDir
 from exchange.engine.publisher import FeedPublisher
 from exchange.engine.recovery import Recovered, follow_batch, rebuild
 from exchange.engine.server import EngineConfig
-from exchange.journal import JournalWriter
+from exchange.engine.snapshot_format import encode_snapshot
+from exchange.journal import ForkedSnapshotWriter, JournalWriter, SnapshotStore
 from exchange.sequencer import decode_head
 
 log = logging.getLogger(__name__)
+
+
+SNAPSHOTS_KEPT = 3
+"""As the leader keeps (JournaledCore.snapshots_kept)."""
 
 
 class BehindWindowError(RuntimeError):
@@ -49,6 +56,9 @@ class Follower:
             raise RuntimeError(
                 f"journal ends at {self.writer.last_seq}, state at {self.state.last_seq}"
             )
+        self.snapshots = SnapshotStore(self.data.snapshots)
+        self.snapshot_writer = ForkedSnapshotWriter(self.snapshots)
+        self._since_snapshot = 0
         self.context = zmq.Context()
         self.curve = CurveServer(self.context, config.keys.ensure())  # as the engine's (C1)
         self.publisher = FeedPublisher(
@@ -91,9 +101,30 @@ class Follower:
         self.writer.flush()
         follow_batch(self.state, head)
         self.publisher.publish(entry.payload)
+        self._since_snapshot += entry.count
+        if self._since_snapshot >= self.config.snapshot_every and self._snapshot():
+            self._since_snapshot = 0
+        if self.snapshot_writer.poll() is not None:
+            self.snapshots.prune(keep=SNAPSHOTS_KEPT)
+
+    def _snapshot(self) -> bool:
+        """A snapshot of the state after the last entry, written by a forked child (as the
+        leader's): a follower restarts from it, not from the journal's start."""
+        state = self.state
+        seq, core, next_event_seq, last_ts = (
+            state.last_seq,
+            state.core,
+            state.next_event_seq,
+            state.last_ts,
+        )
+        return self.snapshot_writer.start(
+            seq, lambda: encode_snapshot(core, seq, next_event_seq, last_ts)
+        )
 
     def close(self) -> None:
         """Free the journal and the PUB endpoint (the engine server binds them next)."""
+        if self.snapshot_writer.wait() is not None:
+            self.snapshots.prune(keep=SNAPSHOTS_KEPT)
         self.writer.close()
         self.publisher.close()
         self.curve.stop()

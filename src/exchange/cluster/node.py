@@ -28,6 +28,7 @@ from pathlib import Path
 from exchange.accounts.keyfile import InsecureKeyFileError, read_key
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
 from exchange.cluster.follower import Follower, ForgedEntryError
+from exchange.cluster.identity import ClusterIdMismatchError, join
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
 from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
 from exchange.engine.journal_service import serving_journal
@@ -130,6 +131,19 @@ class Node:
             log.error("another process uses %s", self.engine_config.data_dir)
             return 1
         try:
+            cluster_id = None
+            while cluster_id is None:
+                if not self.running:
+                    return 0
+                try:
+                    cluster_id = join(self.etcd, self.config.prefix, self.engine_config.data_dir)
+                except ClusterIdMismatchError as error:
+                    log.error("node %s will not join: %s", self.config.node, error)
+                    return 2
+                except EtcdError as error:
+                    log.warning("etcd: %s", _describe(error))
+                    time.sleep(0.5)
+            log.info("node %s of cluster %s", self.config.node, cluster_id)
             while self.running:
                 follower = Follower(self.engine_config, self.log)
                 won = self._follow(follower)
