@@ -77,6 +77,8 @@ def build_cluster(config: ExchangeConfig) -> "ClusterConfig":
         etcd_user=settings.etcd_user or None,
         etcd_password_file=path(settings.etcd_password_file),
         log_key=path(settings.log_key),
+        window=settings.log_window,
+        retain=settings.log_retain,
     )
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from exchange.cluster.etcd import Op
 from exchange.cluster.identity import ID_FILE
+from exchange.cluster.log import ReplicatedLog
 from exchange.core import Side
 from exchange.engine.client import EngineClient
 from exchange.engine.recovery import rebuild
 from exchange.launch.cluster import EngineNode, LocalCluster
 from tests.cluster.conftest import require_etcd
-from tests.cluster.load import converge
+from tests.cluster.load import check_state, converge
 from tests.engine.test_server import order, setup_accounts
 
 SNAPSHOT_EVERY = 300
@@ -31,25 +32,27 @@ def exit_code(node: EngineNode, timeout: float = 30.0) -> int | None:
     return node.process.poll()
 
 
+async def trade(cluster: LocalCluster, *, chunks: int, setup: bool = False, tag: str = "o") -> None:
+    """`chunks` x 100 limit orders, 100 at a time, crossing (accounts 1 and 2)."""
+    client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=60)
+    try:
+        if setup:
+            await setup_accounts(client)
+        for chunk in range(chunks):
+            await asyncio.gather(*(
+                client.submit(order(1 + i % 2, f"{tag}{chunk}-{i}", Side.BUY if i % 2 else
+                                    Side.SELL, 5_400 + 10 * (i % 7)))
+                for i in range(100)
+            ))  # fmt: skip
+    finally:
+        await client.close()
+
+
 def test_followers_snapshot_and_a_node_refuses_a_wiped_or_foreign_etcd(tmp_path: Path) -> None:
     require_etcd()
     cluster = LocalCluster(tmp_path, extra_args=[f"--snapshot-every={SNAPSHOT_EVERY}"]).start()
     try:
-
-        async def trade() -> None:
-            client = EngineClient(cluster.endpoints, keys=cluster.keys(), timeout=0.3, deadline=60)
-            try:
-                await setup_accounts(client)
-                for chunk in range(12):
-                    await asyncio.gather(*(
-                        client.submit(order(1 + i % 2, f"o{chunk}-{i}", Side.BUY if i % 2 else
-                                            Side.SELL, 5_400 + 10 * (i % 7)))
-                        for i in range(100)
-                    ))  # fmt: skip
-            finally:
-                await client.close()
-
-        asyncio.run(trade())
+        asyncio.run(trade(cluster, chunks=12, setup=True))
         converge(cluster)
         leader = cluster.leader()
         followers = [node for node in cluster.nodes if node is not leader]
@@ -92,5 +95,34 @@ def test_followers_snapshot_and_a_node_refuses_a_wiped_or_foreign_etcd(tmp_path:
         converge(cluster)
         log = (tmp_path / f"{node.name}.log").read_text()
         assert "will not join" in log and "a foreign etcd" in log and "a wiped or another" in log
+    finally:
+        cluster.stop()
+
+
+def test_a_node_left_behind_the_log_window_catches_up_from_a_peer(tmp_path: Path) -> None:
+    require_etcd()
+    cluster = LocalCluster(tmp_path, extra_args=["--log-window=200", "--log-retain=0"]).start()
+    try:
+        asyncio.run(trade(cluster, chunks=2, setup=True))
+        converge(cluster)
+        behind = next(node for node in cluster.nodes if node is not cluster.leader())
+        cluster.kill(behind)
+        stood_at = rebuild(behind.data_dir).last_seq
+        asyncio.run(trade(cluster, chunks=15, tag="p"))
+        etcd = cluster.client()
+        try:  # the leader trims the log to 200 commands behind it, about once a second
+            log = ReplicatedLog(etcd, cluster.prefix.encode(), key=cluster.log_key)
+            deadline = time.monotonic() + 30
+            while log.read(1, limit=1)[0].first_seq <= stood_at + 1:
+                assert time.monotonic() < deadline, "the log was not trimmed"
+                time.sleep(0.2)
+        finally:
+            etcd.close()
+        cluster.start_node(behind)
+        converge(cluster, timeout=60)
+        text = (tmp_path / f"{behind.name}.log").read_text()
+        assert "catching up from a peer" in text and "copied seq" in text
+        cluster.stop()
+        check_state([node.data_dir for node in cluster.nodes], {})
     finally:
         cluster.stop()

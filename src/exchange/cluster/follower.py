@@ -35,7 +35,7 @@ SNAPSHOTS_KEPT = 3
 
 
 class BehindWindowError(RuntimeError):
-    """The log no longer holds what this node lacks: restore it from a peer's data directory."""
+    """The log no longer holds what this node lacks: it copies that from a peer (restore.py)."""
 
 
 class ForgedEntryError(RuntimeError):
@@ -92,7 +92,7 @@ class Follower:
         if entry.first_seq != self.next_seq:
             raise BehindWindowError(
                 f"this node needs seq {self.next_seq} but the replicated log continues at "
-                f"{entry.first_seq}: copy a peer's data directory (or snapshot + journal) here"
+                f"{entry.first_seq}"
             )
         head = decode_head(entry.payload)
         if head.first_seq != entry.first_seq or len(head.commands) != entry.count:

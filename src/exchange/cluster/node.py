@@ -27,10 +27,11 @@ from pathlib import Path
 
 from exchange.accounts.keyfile import InsecureKeyFileError, read_key
 from exchange.cluster.etcd import Etcd, EtcdError, EtcdLogin, EtcdLoginError, EtcdTls
-from exchange.cluster.follower import Follower, ForgedEntryError
+from exchange.cluster.follower import BehindWindowError, Follower, ForgedEntryError
 from exchange.cluster.identity import ClusterIdMismatchError, join
 from exchange.cluster.lease import LeaderInfo, LeaderLease, Leadership
 from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
+from exchange.cluster.restore import NoPeerError, catch_up_from_peers, register
 from exchange.engine.journal_service import serving_journal
 from exchange.engine.journaled import JournaledCore, Replicate
 from exchange.engine.role import RoleLock
@@ -137,6 +138,13 @@ class Node:
                     return 0
                 try:
                     cluster_id = join(self.etcd, self.config.prefix, self.engine_config.data_dir)
+                    if self.engine_config.journal_service:
+                        register(
+                            self.etcd,
+                            self.config.prefix,
+                            self.config.node,
+                            self.engine_config.journal_service,
+                        )
                 except ClusterIdMismatchError as error:
                     log.error("node %s will not join: %s", self.config.node, error)
                     return 2
@@ -146,7 +154,13 @@ class Node:
             log.info("node %s of cluster %s", self.config.node, cluster_id)
             while self.running:
                 follower = Follower(self.engine_config, self.log)
-                won = self._follow(follower)
+                try:
+                    won = self._follow(follower)
+                except BehindWindowError as error:
+                    follower.close()
+                    log.warning("%s: %s; catching up from a peer", self.config.node, error)
+                    self._catch_up_from_peer()
+                    continue
                 if won is None:
                     follower.close()
                     return 0
@@ -154,10 +168,12 @@ class Node:
                 try:
                     while follower.poll(complete=True):
                         pass  # everything the old leader got committed
-                except (EtcdError, ForgedEntryError) as error:  # not all of it: do not lead
+                except (EtcdError, ForgedEntryError, BehindWindowError) as error:  # do not lead
                     log.warning("catch-up failed, resigning: %s", _describe(error))
                     follower.close()
                     self.lease.resign()
+                    if isinstance(error, BehindWindowError):
+                        self._catch_up_from_peer()
                     time.sleep(1.0 if isinstance(error, ForgedEntryError) else 0)
                     continue
                 state = follower.state
@@ -216,6 +232,24 @@ class Node:
                 continue
             time.sleep(0.005)
         return None
+
+    def _catch_up_from_peer(self) -> None:
+        """Extend the journal from a peer's (restore.py), retried until one can or we stop."""
+        engine = self.engine_config
+        while self.running:
+            try:
+                catch_up_from_peers(
+                    engine.data_dir,
+                    self.etcd,
+                    self.config.prefix,
+                    self.config.node,
+                    engine.keys.client("feed"),
+                    engine.durability,
+                )
+                return
+            except (NoPeerError, EtcdError) as error:
+                log.warning("%s: %s; trying again", self.config.node, _describe(error))
+                time.sleep(1.0)
 
     def _appender(self, epoch: int) -> Replicate:
         replicated = self.log

@@ -42,3 +42,10 @@ class ClusterSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
             "(required with a cluster)"
         ),
     ] = ""
+    log_window: Annotated[
+        int,
+        Meta(ge=100, description="commands the replicated log keeps at most behind the leader"),
+    ] = 1_000_000
+    log_retain: Annotated[
+        int, Meta(ge=0, description="commands the log keeps behind the slowest node anyway")
+    ] = 10_000
