@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 """Timers (heartbeats, logon timeout) and revocations are looked at this often."""
 STREAM_CHUNK = 100
+CHECKPOINT_SECONDS = 1.0
 """Messages of a resend written between two waits for the peer to read them."""
 
 
@@ -302,6 +303,15 @@ class FixGateway:
             except Exception:  # the database is away: keep the last set, try again
                 log.exception("could not refresh the revoked credentials")
 
+    async def _checkpoints(self) -> None:
+        """The session store's write-ahead log into its database, from a thread, every second."""
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await asyncio.to_thread(self.store.checkpoint)
+            except Exception:  # busy or away: the next one copies what this one did not
+                log.exception("FIX session store checkpoint failed")
+
     async def _handle(self, connection: Connection, message: Message) -> None:
         session = connection.session
         if session.client_id is None and message.msg_type == MsgType.LOGON:
@@ -487,6 +497,7 @@ class FixGateway:
         )
         settle()
         revocations = asyncio.ensure_future(self._watch_revocations())
+        checkpoints = asyncio.ensure_future(self._checkpoints())
         try:
             stopping = asyncio.ensure_future(stop.wait())
             feed_ended = asyncio.ensure_future(self.following.ended())
@@ -499,6 +510,7 @@ class FixGateway:
                 raise FeedStoppedError("the FIX acceptor stopped following the engine")
         finally:
             revocations.cancel()
+            checkpoints.cancel()
             self.server.close()
             for connection in list(self.live.values()):
                 connection.close()
@@ -506,6 +518,11 @@ class FixGateway:
             await self.following.close()
             await self.engine.close()
             self.store.close()
+            log.info(
+                "FIX session store: %d messages in %d commits",
+                self.store.messages,
+                self.store.commits,
+            )
 
 
 def serve(config: FixConfig, stop: Callable[[], asyncio.Event]) -> None:

@@ -23,9 +23,15 @@ serves are mirrored in memory and written whole. The commit runs its two
 statements on a connection of the driver's own (compiled once by
 SQLAlchemy for the database in use, SQLite or PostgreSQL), without
 SQLAlchemy's per-execution work: that was 280 us of CPU per commit, the
-driver alone 60 us.
+driver alone 60 us. With SQLite, copying the write-ahead log into the
+database (a checkpoint, with its fsync) is not left to the commit that
+happens to fill the log: `checkpoint` does it from a thread, so the event
+loop never waits for the disk (on a busy host a commit's p99 was 9.7 ms
+with automatic checkpoints, 2.2 ms without).
 """
 
+import contextlib
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -116,11 +122,16 @@ class SessionStore:
         """comp_id -> delete its kept messages up to this seq at the next commit."""
         self.commits = 0
         """Transactions that wrote something, since start."""
+        self.messages = 0
+        """Messages noted, since start (with `commits`: how many a commit carries)."""
         dialect = self.engine.dialect
         self._insert_sent = _Compiled(_INSERT_SENT, dialect)
         self._update_session = _Compiled(_UPDATE_SESSION, dialect)
         self._driver: Any = None
         """The driver's connection the commits run on (opened at the first)."""
+        parsed = self.engine.url
+        on_file = parsed.get_backend_name() == "sqlite" and parsed.database not in ("", ":memory:")
+        self._sqlite_file = parsed.database if on_file else None
 
     # ------------------------------------------------------------- writes
 
@@ -169,6 +180,7 @@ class SessionStore:
         a ResendRequest for them is answered with a gap fill.
         """
         row = self._row(comp_id)
+        self.messages += 1
         if keep:
             self._sent.append({"comp_id": comp_id, "seq": seq, "msg_type": msg_type, "raw": raw})
         if seq % TRIM_EVERY == 0 and seq > self.keep_sent:
@@ -200,6 +212,10 @@ class SessionStore:
         ]
         if self._driver is None:
             self._driver = self.engine.raw_connection()
+            if self._sqlite_file is not None:  # `checkpoint` copies the log, off the loop
+                cursor = self._driver.cursor()
+                cursor.execute("PRAGMA wal_autocheckpoint=0")
+                cursor.close()
         driver = self._driver
         try:
             cursor = driver.cursor()
@@ -225,6 +241,16 @@ class SessionStore:
                     conn.execute(
                         sent.delete().where(sent.c.comp_id == comp_id, sent.c.seq <= through)
                     )
+
+    def checkpoint(self) -> tuple[int, int]:
+        """Copy the SQLite write-ahead log into the database, without blocking the commits
+        (PASSIVE); run it from a thread, every second or so. (Frames in the log, frames
+        copied); (0, 0) for PostgreSQL, which has nothing to do."""
+        if self._sqlite_file is None:
+            return 0, 0
+        with contextlib.closing(sqlite3.connect(self._sqlite_file, timeout=5)) as conn:
+            _, frames, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return int(frames), int(copied)
 
     # -------------------------------------------------------------- reads
 
