@@ -6,8 +6,10 @@ from __future__ import annotations
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from exchange.fix.codec import Message, parse
 from exchange.fix.outbox import Outbox
@@ -22,6 +24,7 @@ from tests.fix.test_gateway import (
     order,
 )
 from tests.fix.test_session import Clock, logon
+from tests.pg import postgres_schema
 
 PASSWORD = "s3cret"
 
@@ -180,3 +183,46 @@ def test_after_a_sigkill_a_resend_request_gets_every_message_that_was_sent(fix: 
         else:  # session messages: gap filled
             assert again.msg_type == "4" and again.get(123) == "Y"
     back.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield migrated.fix_db(f"sqlite:///{tmp_path / 'fix.db'}")
+    else:
+        with postgres_schema() as url:
+            yield migrated.fix_db(url)
+
+
+def test_batched_writes_read_back_the_same_on_sqlite_and_postgresql(store_url: str) -> None:
+    """The commit runs compiled statements on the driver's own connection: both dialects."""
+    store = SessionStore(store_url)
+    first = _session(store, "CL1")
+    first.send("8", [(37, 1), (11, "a")], event=7)
+    first.send("0", [])  # a heartbeat: numbered, not kept
+    first.send("8", [(37, 2), (11, "b")], event=9)
+    store.commit()
+    first.receive(logon(seq=2, sender="CL1"))  # the next inbound number, stored lazily
+    store.close()
+    again = SessionStore(store_url)  # as after a restart
+    assert again.sequences("CL1") == (3, 5) and again.last_event("CL1") == 9
+    kept = again.sent_between("CL1", 1, 10)
+    assert [(m.seq, parse(m.raw).get(11)) for m in kept] == [(2, "a"), (4, "b")]
+    assert again.checkpoint() >= (0, 0)
+    again.reset("CL1")
+    assert again.sequences("CL1") == (1, 1) and again.last_event("CL1") == 9
+    again.close()
+
+
+def test_commits_leave_the_write_ahead_log_to_the_checkpoint_thread(tmp_path: Path) -> None:
+    """A commit never copies the log into the database (that waits for the disk); the
+    acceptor's thread does, every second."""
+    store = SessionStore(migrated.fix_db(f"sqlite:///{tmp_path / 'fix.db'}"))
+    session = _session(store, "CL1")
+    for n in range(2_000):  # well past SQLite's automatic checkpoint at 1,000 pages
+        session.send("8", [(37, n), (11, f"r{n}")])
+        store.commit()
+    frames, copied = store.checkpoint()
+    assert frames > 1_000 and copied == frames
+    assert len(store.sent_between("CL1", 1, 10**9)) == 2_000
+    store.close()
