@@ -148,7 +148,14 @@ class Connection:
         self.writer.close()
 
     async def drain(self) -> None:
-        """Wait for the peer to read what we sent, at most `drain_timeout`; else drop it."""
+        """Wait for the peer to read what we sent, at most `drain_timeout`; else drop it.
+
+        Only a buffer past its high-water mark is waited for (what `drain` itself does):
+        the usual case returns at once, without the task and timer of a `wait_for` for
+        every read of the socket."""
+        transport = self.writer.transport
+        if transport.get_write_buffer_size() < transport.get_write_buffer_limits()[1]:
+            return
         try:
             await asyncio.wait_for(self.writer.drain(), self.gateway.config.drain_timeout)
         except (TimeoutError, ConnectionError):
