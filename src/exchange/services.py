@@ -246,18 +246,11 @@ def run_marketdata(config: ExchangeConfig) -> int:
 
 
 def run_fix(config: ExchangeConfig) -> int:
-    import asyncio
-
-    from exchange.fix.server import FixGateway
+    from exchange.fix.server import serve
 
     _logging()
     stop = Stop.on_signals()
-    fix_config = build_fix(config)
-
-    async def main() -> None:
-        await FixGateway(fix_config).serve(stop.event())
-
-    asyncio.run(main())
+    serve(build_fix(config), stop.event)
     return 0
 
 

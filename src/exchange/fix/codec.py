@@ -1,20 +1,30 @@
 """FIX 4.4 on the wire: framing with strict BodyLength and CheckSum checks, parsing, encoding.
 
-Field parsing and encoding are simplefix's; framing is ours, because what a
-gateway must survive is the byte stream: garbage before a message, a
-BodyLength that lies, a wrong CheckSum, an oversized or never-ending
-message. The `Framer` only ever yields frames whose BodyLength and CheckSum
-are right, skips everything else up to the next `8=FIX.4.4`, counts what
-it skipped, and never holds more than `max_message` bytes of a frame.
+Framing is ours, because what a gateway must survive is the byte stream:
+garbage before a message, a BodyLength that lies, a wrong CheckSum, an
+oversized or never-ending message. The `Framer` only ever yields frames
+whose BodyLength and CheckSum are right, skips everything else up to the
+next `8=FIX.4.4`, counts what it skipped, and never holds more than
+`max_message` bytes of a frame.
+
+Parsing and encoding are ours too, on the fast path: a frame the Framer
+accepted is split on SOH, and a message is joined from its fields, in C
+string operations. simplefix, which we used for both, builds a parser or a
+message object per frame in pure Python: 80-125 us per message, most of the
+acceptor's codec time (bench/RESULTS.md, 2026-12-08). A frame with a raw
+data field (a length-prefixed value that may hold SOH, RawData 96 and its
+kind) is still parsed by simplefix, which knows those fields.
 """
 
 import logging
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import simplefix
+from simplefix.data import RAW_LEN_TAGS
 
 log = logging.getLogger(__name__)
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
@@ -120,8 +130,24 @@ class Message:
         return int(value) if value.isdigit() else 0
 
 
+_RAW_LENGTHS = frozenset(RAW_LEN_TAGS)
+"""Tags giving the length of the next field's value, which may then hold SOH."""
+
+
 def parse(frame: bytes) -> Message:
     """Fields of a frame the Framer accepted (tags that are not numbers are dropped)."""
+    fields: dict[int, bytes] = {}
+    for part in frame.split(SOH):
+        tag, _, value = part.partition(b"=")
+        if tag.isdigit():
+            fields.setdefault(int(tag), value)
+    if _RAW_LENGTHS.isdisjoint(fields):
+        return Message(frame, fields)
+    return _parse_raw_data(frame)
+
+
+def _parse_raw_data(frame: bytes) -> Message:
+    """A frame with a raw data field, parsed by simplefix (it reads such a value by length)."""
     parser = simplefix.FixParser()
     parser.append_buffer(frame)
     parsed = parser.get_message()
@@ -133,19 +159,38 @@ def parse(frame: bytes) -> Message:
     return Message(frame, fields)
 
 
+_second: tuple[int, str] = (-1, "")
+"""The last whole second formatted (every message carries SendingTime)."""
+
+
 def timestamp(when: datetime | None = None) -> str:
-    """UTCTimestamp with milliseconds, as FIX 4.4 writes it."""
-    moment = when or datetime.now(UTC)
-    return moment.strftime("%Y%m%d-%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
+    """UTCTimestamp with milliseconds, as FIX 4.4 writes it (now, unless `when`)."""
+    global _second
+    if when is not None:
+        return when.strftime("%Y%m%d-%H:%M:%S.") + f"{when.microsecond // 1000:03d}"
+    now = time.time()
+    second = int(now)
+    if _second[0] != second:
+        _second = (second, time.strftime("%Y%m%d-%H:%M:%S.", time.gmtime(second)))
+    return f"{_second[1]}{int((now - second) * 1000):03d}"
+
+
+_TIMESTAMP = re.compile(r"(\d{4})(\d\d)(\d\d)-(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?")
 
 
 def parse_timestamp(value: str) -> datetime | None:
-    for pattern in ("%Y%m%d-%H:%M:%S.%f", "%Y%m%d-%H:%M:%S"):
-        try:
-            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    return None
+    """A UTCTimestamp (seconds, or 1 to 6 digits of fraction), or None if it is not one."""
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, sec, fraction = match.groups()
+    try:
+        return datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(sec),
+            int(fraction.ljust(6, "0")) if fraction else 0, tzinfo=UTC,
+        )  # fmt: skip
+    except ValueError:
+        return None
 
 
 def encode(
@@ -158,21 +203,22 @@ def encode(
     sending_time: str | None = None,
     poss_dup: str | None = None,
 ) -> bytes:
-    """A whole message; simplefix computes BodyLength and CheckSum."""
-    message = simplefix.FixMessage()
-    message.append_pair(8, "FIX.4.4", header=True)
-    message.append_pair(35, msg_type, header=True)
-    message.append_pair(49, sender, header=True)
-    message.append_pair(56, target, header=True)
-    message.append_pair(34, seq, header=True)
+    """A whole message, header (35, 49, 56, 34, [43, 122,] 52) and body in the order given,
+    with its BodyLength and CheckSum."""
+    fields = [
+        f"35={_printable(35, msg_type)}\x0149={_printable(49, sender)}\x01"
+        f"56={_printable(56, target)}\x0134={seq}\x01"
+    ]
     if poss_dup is not None:
-        message.append_pair(43, "Y", header=True)
-        message.append_pair(122, poss_dup, header=True)
-    message.append_pair(52, sending_time or timestamp(), header=True)
+        fields.append(f"43=Y\x01122={_printable(122, poss_dup)}\x01")
+    fields.append(f"52={_printable(52, sending_time or timestamp())}\x01")
     for tag, value in body:
-        message.append_pair(tag, _printable(tag, value) if isinstance(value, str) else value)
-    encoded: bytes = message.encode()
-    return encoded
+        fields.append(
+            f"{tag}={_printable(tag, value) if isinstance(value, str) else int(value)}\x01"
+        )
+    payload = "".join(fields).encode("ascii")
+    message = b"8=FIX.4.4\x019=%d\x01%b" % (len(payload), payload)
+    return b"%b10=%03d\x01" % (message, sum(message) % 256)
 
 
 def _printable(tag: int, value: str) -> str:

@@ -27,6 +27,9 @@ TARGET = "EXCHANGE"
 SIDES = {"buy": "1", "sell": "2"}
 TIF = {"day": "0", "gtc": "1", "ioc": "3", "fok": "4"}
 Body = list[tuple[int, str | int]]
+THROTTLED = "too many logons"
+"""How the acceptor's Logout begins when it throttles logons per address (review H1)."""
+LOGON_RETRY = 0.25
 
 
 @dataclass
@@ -45,13 +48,32 @@ class FixSession:
     """The ClOrdID of an order -> that of the request canceling it (a Canceled report may carry
     either: the order's own when the acceptor had not seen the order when the cancel came)."""
     logged_on: asyncio.Future[bool] | None = None
+    refused: str | None = None
+    """The Text of a Logout answering the Logon."""
     reader: asyncio.StreamReader | None = None
     writer: asyncio.StreamWriter | None = None
     task: asyncio.Task[None] | None = None
 
     async def connect(self, host: str, port: int, timeout: float) -> bool:
+        """Log on; a logon the acceptor throttles or a connection it drops before the logon
+        (one address logs every session on here: review H1 and M3 limit that) is tried
+        again on a new connection after a pause, until `timeout`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if await self._connect_once(host, port, max(0.1, deadline - loop.time())):
+                return True
+            throttled = self.refused is None or self.refused.startswith(THROTTLED)
+            await self.close()
+            if not throttled or loop.time() + LOGON_RETRY > deadline:
+                return False
+            await asyncio.sleep(LOGON_RETRY)
+
+    async def _connect_once(self, host: str, port: int, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
         self.logged_on = loop.create_future()
+        self.refused = None
+        self.seq = 1
         self.reader, self.writer = await asyncio.open_connection(host, port)
         self.send("A", [(98, 0), (108, 30), (554, self.user.client_secret), (141, "Y")])
         self.task = asyncio.ensure_future(self._read())
@@ -114,6 +136,9 @@ class FixSession:
             self.send("0", [(112, message.get(112) or "")])
         elif kind in ("3", "j"):
             self.recorder.error(f"fix_{kind}_{(message.get(58) or '')[:40]}")
+        elif kind == "5" and self.logged_on is not None and not self.logged_on.done():
+            self.refused = message.get(58) or ""
+            self.logged_on.set_result(False)
         elif kind == "5":
             self.recorder.error(f"fix_logout_{(message.get(58) or '')[:40]}")
 
@@ -169,6 +194,7 @@ class FixSession:
                 self.send("5", [])
                 await self.writer.drain()
                 self.writer.close()
+            self.writer = None
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -226,7 +252,7 @@ async def drive_fix(
             await asyncio.sleep(delay)
         lag.record(max(0.0, loop.time() - due))
         session = sessions[arrival.user]
-        if session.writer is None:
+        if session.writer is None or session.writer.is_closing():
             session.recorder.error("no_session")
             continue
         session.submit(arrival, due)
