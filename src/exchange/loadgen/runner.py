@@ -27,6 +27,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 from exchange.heap import quiet, settle
 from exchange.loadgen import processes, scrape, summary
 from exchange.loadgen.direct import DirectOpener
+from exchange.loadgen.engine_bench import run_engine_bench
 from exchange.loadgen.fix_driver import connect_all, drive_fix
 from exchange.loadgen.histograms import Recorder
 from exchange.loadgen.plan import (
@@ -85,6 +86,14 @@ class BenchConfig:
     progress: bool = True
     name: str = "loadgen"
     concurrency: int = 16
+    processes: int = 1
+    """Generator processes, each driving 1/N of the users and of the rate (workers.py)."""
+    durability: str = "write"
+    """The spawned engine's."""
+    engine_python: str = "auto"
+    """The spawned engine's interpreter: a path, or auto (the compiled build if found)."""
+    window: int = 2_000
+    """--protocol engine with --rate 0: requests in flight per process (closed loop)."""
 
 
 def say(message: str) -> None:
@@ -297,22 +306,35 @@ def run(config: BenchConfig) -> int:
     if not 1 <= config.users <= MAX_USERS:
         say(f"--users must be 1 to {MAX_USERS}")
         return 2
-    if config.protocol not in ("rest", "fix"):
-        say("--protocol must be rest or fix")
+    if config.protocol not in ("rest", "fix", "engine"):
+        say("--protocol must be rest, fix or engine")
+        return 2
+    if config.protocol == "engine" and not config.spawn:
+        say("--protocol engine needs --spawn (the run ends with a replay of the engine's journal)")
+        return 2
+    if config.rate < 0 or (config.rate == 0 and config.protocol != "engine"):
+        say("--rate must be positive (0, as fast as it goes, is for --protocol engine)")
+        return 2
+    if config.processes < 1 or config.window < 1:
+        say("--processes and --window must be at least 1")
         return 2
     temporary: tempfile.TemporaryDirectory[str] | None = None
     spawned: processes.Spawned | None = None
     started = time.perf_counter()
     try:
-        if config.spawn:
-            if config.data_dir is None:
-                temporary = tempfile.TemporaryDirectory(prefix="exchange-bench-")
-            data = config.data_dir or Path(temporary.name if temporary else ".") / "data"
-            fix = config.protocol == "fix"
-            say(f"starting an engine, a gateway{' and a FIX acceptor' if fix else ''} in {data}")
-            spawned = processes.spawn(data, fix=fix)
-        with _event_loop_runner() as runner:
-            result, recorder = runner.run(bench(config, spawned))
+        if config.spawn and config.data_dir is None:
+            temporary = tempfile.TemporaryDirectory(prefix="exchange-bench-")
+        data = config.data_dir or Path(temporary.name if temporary else ".") / "data"
+        if config.protocol == "engine":
+            result, recorder = run_engine_bench(config, data, say)
+        else:
+            if config.spawn:
+                fix = config.protocol == "fix"
+                say(f"starting an engine, a gateway{' and a FIX acceptor' if fix else ''} in "
+                    f"{data}")  # fmt: skip
+                spawned = processes.spawn(data, fix=fix, engine=_engine_options(config))
+            with _event_loop_runner() as runner:
+                result, recorder = runner.run(bench(config, spawned))
     except (ValueError, RuntimeError, OSError, aiohttp.ClientError) as error:
         say(f"failed: {error}")
         return 2
@@ -327,6 +349,10 @@ def run(config: BenchConfig) -> int:
     say(f"wrote {path} and {path.with_suffix('.png')}")
     print(summary.line(result), flush=True)
     return 0
+
+
+def _engine_options(config: BenchConfig) -> processes.EngineOptions:
+    return processes.EngineOptions(durability=config.durability, python=config.engine_python)
 
 
 def _title(config: BenchConfig) -> str:
