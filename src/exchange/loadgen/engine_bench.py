@@ -188,8 +188,11 @@ def run_engine_bench(config: Any, data_dir: Path, say: Any) -> tuple[dict[str, A
                          secrets.token_hex(3))  # fmt: skip
         say(f"{len(parts)} generator processes encode their plans, then start together")
         pid = fleet["engine"].pid
-        before = processes.cpu_seconds(pid)
-        results = run_parts(drive_part, parts, run_s=config.seconds * 20 + 600)
+        before: list[float | None] = []
+        results = run_parts(
+            drive_part, parts, on_start=lambda: before.append(processes.cpu_seconds(pid)),
+            run_s=config.seconds * 20 + 600,
+        )  # fmt: skip
         after = processes.cpu_seconds(pid)
     finally:
         fleet.stop()
@@ -207,8 +210,8 @@ def run_engine_bench(config: Any, data_dir: Path, say: Any) -> tuple[dict[str, A
     if not checked["exact"]:
         recorder.errors["outcome_not_exact"] += 1
     cpu: dict[str, float] = {}
-    if before is not None and after is not None and answered:
-        cpu["engine"] = round((after - before) / answered * 1e6, 1)
+    if before and before[0] is not None and after is not None and answered:
+        cpu["engine"] = round((after - before[0]) / answered * 1e6, 1)
     if answered:
         cpu["loadgen"] = round(sum(r["cpu_seconds"] for r in results) / answered * 1e6, 1)
     mix_counts: Counter[str] = Counter()

@@ -37,12 +37,18 @@ def _worker(job: Job, part: Any, index: int, messages: Any, go: Any) -> None:
 
 
 def run_parts(
-    job: Job, parts: Sequence[Any], *, setup_s: float = 600, run_s: float = 3_600
+    job: Job,
+    parts: Sequence[Any],
+    *,
+    on_start: Callable[[], None] = lambda: None,
+    setup_s: float = 600,
+    run_s: float = 3_600,
 ) -> list[dict[str, Any]]:
     """Run `job` once per part, each in its own process; their results in the parts' order.
 
     Every worker sets up, then all start at once (the slowest setup decides
-    when); raises RuntimeError with the worker's traceback if one fails.
+    when; `on_start` is called just before); raises RuntimeError with the
+    worker's traceback if one fails.
     """
     context = mp.get_context("spawn")
     messages = context.Queue()
@@ -62,6 +68,7 @@ def run_parts(
                 ready += 1
             else:
                 _failed(kind, index, payload)
+        on_start()
         go.set()
         finished = 0
         while finished < len(parts):
