@@ -32,9 +32,10 @@ from exchange.loadgen.users import funding_of
 from exchange.loadgen.workers import Ready, run_parts, shares
 from exchange.refdata import load_instruments
 
-CAPACITY_PLAN_RATE = 200_000.0
-"""With --rate 0 (as fast as the engine takes), each process's plan is built at this rate
-over --seconds, then sent closed loop until the time is up."""
+CAPACITY_PLAN_RATE = 150_000.0
+"""With --rate 0 (as fast as the engine takes), the plan is built at this rate over
+--seconds (shared by the processes; encoding it takes a few µs an order, before the timed
+part), then sent closed loop until the time is up or the plan is all sent."""
 SNAPSHOT_GUESS_RATE = 50_000
 """With --rate 0, the rate assumed to place a snapshot within the run (every 1,000,000
 commands at most, the engine's default)."""

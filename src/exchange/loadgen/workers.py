@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import queue
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+from exchange.lifecycle import Stop
 
 T = TypeVar("T")
 
@@ -78,9 +81,10 @@ def run_parts(
             finished += 1
     finally:
         for worker in workers:
-            worker.join(timeout=10)
+            worker.join(timeout=10 if Stop.on_signals().running() else 0)
             if worker.is_alive():
                 worker.kill()
+                worker.join()
     return [r for r in results if r is not None]
 
 
@@ -95,11 +99,18 @@ def shares(items: Sequence[T], count: int) -> list[tuple[int, list[T]]]:
 
 
 def _next(messages: Any, timeout: float) -> tuple[str, int, Any]:
-    try:
-        message: tuple[str, int, Any] = messages.get(timeout=timeout)
-    except queue.Empty:
-        raise RuntimeError(f"a generator process said nothing for {timeout:g} s") from None
-    return message
+    """The next worker message; a stop signal (Ctrl-C, SIGTERM) ends the wait at once."""
+    stop = Stop.on_signals()
+    deadline = time.monotonic() + timeout
+    while stop.running():
+        try:
+            message: tuple[str, int, Any] = messages.get(timeout=0.25)
+        except queue.Empty:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"a generator process said nothing for {timeout:g} s") from None
+            continue
+        return message
+    raise RuntimeError("stopped by a signal")
 
 
 def _failed(kind: str, index: int, payload: Any) -> None:
