@@ -144,7 +144,8 @@ def cmd_fix(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     """Load generator: N users trading the 100 symbols open loop over REST, FIX or straight to the
     engine, from one or several processes; one JSON line."""
-    from exchange.loadgen.runner import BenchConfig, run
+    from exchange.loadgen.bench_config import BenchConfig
+    from exchange.loadgen.runner import run
 
     fields = vars(args).copy()
     for name in ("command", "func"):

@@ -15,19 +15,22 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from exchange.config import ExchangeConfig
 from exchange.core import Deposit, RequestCommand
 from exchange.engine.client import EngineClient
 from exchange.engine.curve import ClientKeys, KeyDirectory
 from exchange.engine.protocol import Request, request_encoder
 from exchange.loadgen import outcome, processes, summary
+from exchange.loadgen.bench_config import BenchConfig
 from exchange.loadgen.engine_driver import KINDS, EngineDriver, EngineLoad
 from exchange.loadgen.engine_orders import command_of, maker_commands, symbol_of
 from exchange.loadgen.histograms import Recorder, Series, merge, to_wire
-from exchange.loadgen.plan import Kind, PlanConfig, Symbol, iter_plan, maker_orders
+from exchange.loadgen.plan import Kind, Mix, PlanConfig, Symbol, iter_plan, maker_orders
 from exchange.loadgen.users import funding_of
 from exchange.loadgen.workers import Ready, run_parts, shares
 from exchange.refdata import load_instruments
@@ -140,8 +143,8 @@ async def open_members(
 
 
 def parts_of(
-    config: Any, endpoint: str, keys: ClientKeys, users: list[int], symbols: list[Symbol],
-    mix: Any, tag: str,
+    config: BenchConfig, endpoint: str, keys: ClientKeys, users: list[int], symbols: list[Symbol],
+    mix: Mix, tag: str,
 ) -> list[EnginePart]:  # fmt: skip
     """1/N of the users and of the rate per process; each its own seed and order-id tag."""
     count = max(1, min(config.processes, len(users)))
@@ -160,12 +163,10 @@ def parts_of(
     return parts
 
 
-def run_engine_bench(config: Any, data_dir: Path, say: Any) -> tuple[dict[str, Any], Recorder]:
+def run_engine_bench(
+    config: BenchConfig, data_dir: Path, say: Callable[[str], None]
+) -> tuple[dict[str, Any], Recorder]:
     """Spawn an engine in `data_dir`, drive it, stop it, check the outcome; the summary."""
-    from exchange.loadgen.plan import Mix
-
-    mix = Mix(config.market_share, config.cancel_share, config.marketable_share)
-    symbols = [symbol_of(i) for i in load_instruments()]
     # One snapshot (the engine's live state, checked against the replay) about halfway.
     expected = int((config.rate or SNAPSHOT_GUESS_RATE) * config.seconds)
     options = processes.EngineOptions(
@@ -177,68 +178,82 @@ def run_engine_bench(config: Any, data_dir: Path, say: Any) -> tuple[dict[str, A
     say(f"starting an engine ({'compiled' if compiled else 'pure Python'} core, "
         f"{config.durability}) in {data_dir}")  # fmt: skip
     engine_config, fleet = processes.spawn_engine(data_dir, options)
-    keys = KeyDirectory(engine_config.keys_dir)
-    endpoint = engine_config.engine.endpoint
     try:
-        say(f"opening {config.users} users and {config.makers} makers")
-        users, _ = asyncio.run(
-            open_members(endpoint, keys.client("admin"), config.users, config.makers, symbols,
-                         config.maker_levels, config.maker_quantity)
-        )  # fmt: skip
-        parts = parts_of(config, endpoint, keys.client("trading"), users, symbols, mix,
-                         secrets.token_hex(3))  # fmt: skip
-        say(f"{len(parts)} generator processes encode their plans, then start together")
-        pid = fleet["engine"].pid
-        before: list[float | None] = []
-        results = run_parts(
-            drive_part, parts, on_start=lambda: before.append(processes.cpu_seconds(pid)),
-            run_s=config.seconds * 20 + 600,
-        )  # fmt: skip
-        after = processes.cpu_seconds(pid)
+        results, engine_cpu = _drive(config, engine_config, fleet["engine"].pid, say)
     finally:
         fleet.stop()
     recorder = Recorder()
     for result in results:
         merge(recorder, result["recorder"])
-    sent = sum(r["sent"] for r in results)
-    answered = sum(r["answered"] for r in results)
-    fills = sum(r["fills"] for r in results)
-    for result in results:
         for reason, count in result["rejected"].items():
             recorder.errors[reason] += count
     say("replaying the journal to check the outcome")
-    checked = outcome.verify(data_dir, fills_seen=fills)
+    checked = outcome.verify(data_dir, fills_seen=sum(r["fills"] for r in results))
     if not checked["exact"]:
         recorder.errors["outcome_not_exact"] += 1
+    run = {"durability": config.durability, "engine_python": python, "engine_compiled": compiled,
+           "outcome": checked}  # fmt: skip
+    return _summary(config, recorder, results, engine_cpu, run), recorder
+
+
+def _drive(
+    config: BenchConfig, engine: ExchangeConfig, pid: int, say: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], float | None]:
+    """Members opened, the parts driven: their results, and the engine's CPU seconds meanwhile."""
+    symbols = [symbol_of(i) for i in load_instruments()]
+    keys = KeyDirectory(engine.keys_dir)
+    endpoint = engine.engine.endpoint
+    say(f"opening {config.users} users and {config.makers} makers")
+    users, _ = asyncio.run(
+        open_members(endpoint, keys.client("admin"), config.users, config.makers, symbols,
+                     config.maker_levels, config.maker_quantity)
+    )  # fmt: skip
+    mix = Mix(config.market_share, config.cancel_share, config.marketable_share)
+    parts = parts_of(config, endpoint, keys.client("trading"), users, symbols, mix,
+                     secrets.token_hex(3))  # fmt: skip
+    say(f"{len(parts)} generator processes encode their plans, then start together")
+    before: list[float | None] = []
+    results = run_parts(
+        drive_part, parts, on_start=lambda: before.append(processes.cpu_seconds(pid)),
+        run_s=config.seconds * 20 + 600,
+    )  # fmt: skip
+    after = processes.cpu_seconds(pid)
+    start = before[0] if before else None
+    return results, (after - start if after is not None and start is not None else None)
+
+
+def _summary(
+    config: BenchConfig, recorder: Recorder, results: list[dict[str, Any]],
+    engine_cpu: float | None, run: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """The JSON line's contents (the same keys as over REST and FIX, and the run's checks)."""
+    sent = sum(r["sent"] for r in results)
+    answered = sum(r["answered"] for r in results)
     cpu: dict[str, float] = {}
-    if before and before[0] is not None and after is not None and answered:
-        cpu["engine"] = round((after - before[0]) / answered * 1e6, 1)
+    if engine_cpu is not None and answered:
+        cpu["engine"] = round(engine_cpu / answered * 1e6, 1)
     if answered:
         cpu["loadgen"] = round(sum(r["cpu_seconds"] for r in results) / answered * 1e6, 1)
-    mix_counts: Counter[str] = Counter()
+    mix: Counter[str] = Counter()
     for result in results:
-        mix_counts.update(result["mix"])
-    elapsed = max(r["elapsed"] for r in results)
+        mix.update(result["mix"])
     messages = sum(r["messages_sent"] for r in results)
-    market = sum(r["mix"].get(Kind.MARKET.value, 0) for r in results)
-    if config.rate <= 0:  # closed loop: what was sent, not what was planned
+    market = mix.get(Kind.MARKET.value, 0)
+    if config.rate <= 0:  # closed loop: the market orders sent, not all those planned
         market = recorder.series.get("market", Series()).count + recorder.outcomes.get(
             "market_unfilled", 0
         )
-    result = summary.build(
-        recorder, orders_sent=sent, orders_answered=answered, elapsed=elapsed,
-        market_orders=market,
+    return summary.build(
+        recorder, orders_sent=sent, orders_answered=answered,
+        elapsed=max(r["elapsed"] for r in results), market_orders=market,
         extra={
-            "protocol": "engine", "users": len(users), "makers": config.makers,
-            "processes": len(parts), "target_rate": config.rate,
+            "protocol": "engine", "users": config.users, "makers": config.makers,
+            "processes": len(results), "target_rate": config.rate,
             "mode": "open loop" if config.rate > 0 else f"closed loop, window {config.window}",
             "duration_s": config.seconds, "planned": sum(r["planned"] for r in results),
-            "mix": dict(mix_counts), "seed": config.seed, "spawned": True,
-            "durability": config.durability, "engine_python": python,
-            "engine_compiled": compiled,
+            "mix": dict(mix), "seed": config.seed, "spawned": True, **run,
             "requests_per_message": round(sent / max(1, messages), 1),
-            "cpu_us_per_request": cpu, "outcome": checked,
+            "cpu_us_per_request": cpu,
             "client_lag_ms": [r["client_lag"] for r in results],
         },
     )  # fmt: skip
-    return result, recorder

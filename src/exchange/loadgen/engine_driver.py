@@ -103,6 +103,9 @@ class EngineDriver:
         last_reply = clock()
         while answered < sent or sent < n:
             now = clock() - start
+            if now < 0:
+                time.sleep(-now)  # the common start (LEAD): other processes are starting too
+                continue
             if window is None:
                 due = bisect.bisect_right(at, now, sent) if sent < n else n
             elif now < seconds or seconds <= 0:
@@ -170,7 +173,7 @@ def _record(
     market: bytearray,
 ) -> None:  # fmt: skip
     """After the run: every answered request into its series (timed from `sent_at`)."""
-    at, kinds = load.at, load.kinds
+    kinds = load.kinds
     names = [kind.value for kind in KINDS]
     cancel = KINDS.index(Kind.CANCEL)
     takers = (KINDS.index(Kind.MARKET), KINDS.index(Kind.MARKETABLE))
@@ -178,14 +181,15 @@ def _record(
         finished = done[i]
         if finished == 0.0:
             continue
-        elapsed = finished - sent_at[i]
+        when = sent_at[i]  # the scheduled time (open loop) or the sending (closed)
+        elapsed = finished - when
         kind = kinds[i]
         if kind == cancel:
-            recorder.record("cancel", at[i], elapsed)
+            recorder.record("cancel", when, elapsed)
             continue
-        recorder.record("order", at[i], elapsed)
+        recorder.record("order", when, elapsed)
         if kind in takers:
             if market[i]:
-                recorder.record(names[kind], at[i], elapsed)
+                recorder.record(names[kind], when, elapsed)
             else:
                 recorder.outcome(f"{names[kind]}_unfilled")
