@@ -142,8 +142,10 @@ def cmd_fix(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Load generator: N users trading the 100 symbols open loop over REST or FIX; one JSON line."""
-    from exchange.loadgen.runner import BenchConfig, run
+    """Load generator: N users trading the 100 symbols open loop over REST, FIX or straight to the
+    engine, from one or several processes; one JSON line."""
+    from exchange.loadgen.bench_config import BenchConfig
+    from exchange.loadgen.runner import run
 
     fields = vars(args).copy()
     for name in ("command", "func"):
@@ -151,6 +153,23 @@ def cmd_bench(args: argparse.Namespace) -> int:
     fields["out"] = Path(fields["out"])
     fields["data_dir"] = Path(fields["data_dir"]) if fields["data_dir"] else None
     return run(BenchConfig(**fields))
+
+
+RATE_HELP = (
+    "orders + cancels per second (open loop); 0 with --protocol engine: as fast as the engine "
+    "takes them (closed loop, --window)"
+)
+PROTOCOL_HELP = "engine: straight to the engine's batched wire (needs --spawn)"
+PROCESSES_HELP = (
+    "generator processes, each driving 1/N of the users and of the rate, started together; "
+    "their histograms merged"
+)
+DURABILITY_HELP = "with --spawn: the engine acknowledges once written, or once on disk"
+ENGINE_PYTHON_HELP = (
+    "with --spawn: the engine's interpreter; auto: the compiled build (.venv-compiled beside "
+    "the checkout or the running venv) if there is one, else this one"
+)
+WINDOW_HELP = "--protocol engine --rate 0: requests in flight per process"
 
 
 def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -161,9 +180,13 @@ def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     add = bench.add_argument
     add("--users", type=int, default=100, help="simulated users, 1 to 10,000 (each its own "
         "credential and WebSocket)")  # fmt: skip
-    add("--rate", type=float, default=500.0, help="orders + cancels per second (open loop)")
+    add("--rate", type=float, default=500.0, help=RATE_HELP)
     add("--seconds", type=float, default=10.0, help="how long the load runs")
-    add("--protocol", choices=["rest", "fix"], default="rest")
+    add("--protocol", choices=["rest", "fix", "engine"], default="rest", help=PROTOCOL_HELP)
+    add("--processes", type=int, default=1, help=PROCESSES_HELP)
+    add("--durability", choices=["write", "fsync"], default="write", help=DURABILITY_HELP)
+    add("--engine-python", default="auto", help=ENGINE_PYTHON_HELP)
+    add("--window", type=int, default=2_000, help=WINDOW_HELP)
     add("--gateway", default=f"http://127.0.0.1:{defaults.gateway.port}",
         help="a running gateway (REST, streams)")  # fmt: skip
     add("--fix", default=f"127.0.0.1:{defaults.fix.port}",

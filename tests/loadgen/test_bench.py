@@ -57,7 +57,7 @@ def test_rest_run_with_users_opened_through_the_api(tmp_path: Path) -> None:
     for stage in ("queue", "match", "replicate", "journal"):
         assert metrics[f"engine_stage_seconds,stage={stage}"]["count"] >= result["orders_sent"]
     assert result["memory"]["gateway_bytes_per_stream"] != 0
-    assert set(result["cpu_us_per_request"]) == {"gateway", "engine"}
+    assert set(result["cpu_us_per_request"]) == {"gateway", "engine", "loadgen"}
     assert all(us > 0 for us in result["cpu_us_per_request"].values())
     written = json.loads((tmp_path / "loadgen-rest.json").read_text())
     assert written["per_second"]["market"]
@@ -118,3 +118,17 @@ def test_bench_against_a_running_exchange_opens_users_without_the_application_li
     finally:
         running.send_signal(2)  # Ctrl-C
         running.wait(timeout=60)
+
+
+def test_rest_run_from_two_processes_merges_their_histograms(tmp_path: Path) -> None:
+    result = bench(tmp_path, "--users", "20", "--rate", "200", "--seconds", "3",
+                   "--processes", "2")  # fmt: skip
+    check_common(result, 20)
+    assert result["processes"] == 2
+    assert result["planned"] == result["orders_sent"]
+    orders, cancels = result["order_ms"]["count"], result["cancel_ms"]["count"]
+    not_resting = result["outcomes"].get("cancel_of_order_not_resting", 0)
+    assert orders + cancels + not_resting == result["orders_answered"]
+    assert result["market_filled"] == result["rtt_ms"]["count"] == result["mix"]["market"]
+    assert len(result["client_lag_ms_per_process"]) == 2
+    assert set(result["cpu_us_per_request"]) == {"gateway", "engine", "loadgen"}

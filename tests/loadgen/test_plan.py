@@ -147,3 +147,17 @@ def test_users_sell_only_what_they_hold_and_each_starts_with_a_market_order() ->
     assert len({a.client_order_id for a in plan}) == len(plan)
     per_user = Counter(a.user for a in plan)
     assert max(per_user.values()) - min(per_user.values()) <= 1  # round robin
+
+
+def test_a_share_of_the_users_sells_what_its_users_hold_in_the_whole_population() -> None:
+    """One generator process of several plans for users 30..39 of the population: their
+    holdings are those of users 30..39 (funded by population index), not of users 0..9."""
+    symbols = listed()
+    plan = build_plan(PlanConfig(users=10, rate=1_000, seconds=2, first_user=30), symbols)
+    sells = [a for a in plan if a.side == "sell" and a.kind is not Kind.CANCEL]
+    assert sells
+    for a in sells:
+        assert a.symbol in {s.symbol for s in holdings(30 + a.user, symbols, 5)}
+    assert any(
+        a.symbol not in {s.symbol for s in holdings(a.user, symbols, 5)} for a in sells
+    )  # the local index would have named other symbols

@@ -4,12 +4,16 @@ HdrHistogram records microseconds with three significant digits in fixed
 memory however many samples arrive, so a long run at a high rate costs
 nothing extra; one histogram per series for the run and one per second of
 scheduled time for the time series. The exact maximum is kept beside it.
+Several generator processes each record their own and the parent merges
+them (`to_wire`, `merge`): HDR histograms add, so the merged percentiles
+are those of every request, not an average of percentiles.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
@@ -91,3 +95,54 @@ class Recorder:
         for second, series in sorted(self.per_second.get(name, {}).items()):
             rows.append({"second": second, **series.percentiles_ms()})
         return rows
+
+
+Wire = dict[str, Any]
+"""A Recorder as plain data (HDR's compressed encoding), to cross a process boundary."""
+
+
+def _series_wire(series: Series) -> tuple[bytes, int]:
+    encoded: bytes = series.histogram.encode()
+    return encoded, series.max_us
+
+
+def _series_of(wire: tuple[bytes, int]) -> Series:
+    encoded, max_us = wire
+    series = Series()
+    series.histogram.add(HdrHistogram.decode(encoded))
+    series.max_us = max_us
+    return series
+
+
+def to_wire(recorder: Recorder) -> Wire:
+    """What one generator process recorded, for the parent to merge (see `merge`)."""
+    return {
+        "series": {name: _series_wire(s) for name, s in recorder.series.items()},
+        "per_second": {
+            name: {second: _series_wire(s) for second, s in seconds.items()}
+            for name, seconds in recorder.per_second.items()
+        },
+        "errors": dict(recorder.errors),
+        "outcomes": dict(recorder.outcomes),
+    }
+
+
+def _add(into: dict[Any, Series], key: Any, series: Series) -> None:
+    mine = into.get(key)
+    if mine is None:
+        into[key] = series
+        return
+    mine.histogram.add(series.histogram)
+    mine.max_us = max(mine.max_us, series.max_us)
+
+
+def merge(recorder: Recorder, wire: Wire) -> None:
+    """Add another process's recording: counts add up, percentiles are of the union (HDR)."""
+    for name, series in wire["series"].items():
+        _add(recorder.series, name, _series_of(series))
+    for name, seconds in wire["per_second"].items():
+        into = recorder.per_second.setdefault(name, {})
+        for second, series in seconds.items():
+            _add(into, int(second), _series_of(series))
+    recorder.errors.update(wire["errors"])
+    recorder.outcomes.update(wire["outcomes"])

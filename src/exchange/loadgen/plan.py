@@ -19,7 +19,7 @@ first order can be a market order, so every user gets at least one fill.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -108,6 +108,9 @@ class PlanConfig:
     """An order is 10 to 10 * max_lots lots."""
     first_order_market: bool = True
     """Each user's first arrival is a market order (so every user gets a fill)."""
+    first_user: int = 0
+    """The population index of this plan's user 0: one generator process of several plans
+    for users first_user.. (their holdings, `holdings`, follow the population index)."""
 
     def __post_init__(self) -> None:
         if self.users < 1 or self.rate <= 0 or self.seconds <= 0:
@@ -156,17 +159,22 @@ def arrival_times(config: PlanConfig, rng: random.Random) -> list[float]:
 
 def build_plan(config: PlanConfig, symbols: Sequence[Symbol]) -> list[Arrival]:
     """The whole run: the same config and symbols give the same plan."""
+    return list(iter_plan(config, symbols))
+
+
+def iter_plan(config: PlanConfig, symbols: Sequence[Symbol]) -> Iterator[Arrival]:
+    """The plan one arrival at a time (a run of millions need not hold them all)."""
     if not symbols:
         raise ValueError("no symbols to trade")
     rng = random.Random(config.seed)
     times = arrival_times(config, rng)
     order = list(range(config.users))
     rng.shuffle(order)  # round robin over a shuffled order: each user as busy as the next
-    held = [holdings(u, symbols, config.holdings) for u in range(config.users)]
+    first = config.first_user
+    held = [holdings(first + u, symbols, config.holdings) for u in range(config.users)]
     resting: list[list[Arrival]] = [[] for _ in range(config.users)]
     started: set[int] = set()
     mix = config.mix
-    plan: list[Arrival] = []
     for n, at in enumerate(times):
         user = order[n % config.users]
         draw = rng.random()
@@ -183,10 +191,8 @@ def build_plan(config: PlanConfig, symbols: Sequence[Symbol]) -> list[Arrival]:
         coid = f"{config.tag}-{n}"
         if kind is Kind.CANCEL:
             target = resting[user].pop(rng.randrange(len(resting[user])))
-            plan.append(
-                Arrival(n, at, user, kind, target.symbol, target.side, target.price,
-                        target.quantity, target.time_in_force, coid, target.n)
-            )  # fmt: skip
+            yield Arrival(n, at, user, kind, target.symbol, target.side, target.price,
+                          target.quantity, target.time_in_force, coid, target.n)  # fmt: skip
             continue
         side = "buy" if rng.random() < 0.5 else "sell"
         symbol = rng.choice(held[user]) if side == "sell" else rng.choice(symbols)
@@ -204,8 +210,7 @@ def build_plan(config: PlanConfig, symbols: Sequence[Symbol]) -> list[Arrival]:
         arrival = Arrival(n, at, user, kind, symbol.symbol, side, price, quantity, tif, coid)
         if kind is Kind.PASSIVE:
             resting[user].append(arrival)
-        plan.append(arrival)
-    return plan
+        yield arrival
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,14 +10,18 @@ a request in CPU (steadier than wall-clock time on a shared machine).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import exchange
 from exchange.config import ExchangeConfig, updated
-from exchange.launch import Fleet, on_free_ports, service
+from exchange.launch import Fleet, Service, on_free_ports, service
 from exchange.services import migrate
 
 UNLIMITED = 1e9
@@ -63,8 +67,73 @@ def bench_config(data_dir: Path) -> ExchangeConfig:
     })  # fmt: skip
 
 
-def spawn(data_dir: Path, *, fix: bool) -> Spawned:
-    config = bench_config(data_dir)
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the spawned engine runs: its durability and its interpreter."""
+
+    durability: str = "write"
+    python: str = "auto"
+    """A path, or "auto": the compiled build if one is found, else this interpreter."""
+    snapshot_every: int | None = None
+    """Commands between snapshots (None: the engine's default)."""
+
+
+def engine_python(choice: str) -> str:
+    """The interpreter for the engine: `choice`, or for "auto" a `.venv-compiled` beside the
+    checkout or beside the running environment (`make compiled`), else this one."""
+    if choice != "auto":
+        return choice
+    checkout = Path(exchange.__file__).resolve().parents[2]
+    for root in (checkout, Path(sys.prefix).resolve().parent):
+        candidate = root / ".venv-compiled" / "bin" / "python"
+        if candidate.exists():
+            return str(candidate)
+    return sys.executable
+
+
+def is_compiled(python: str) -> bool:
+    """Whether `python` imports the mypyc-compiled core (its environment's, no PYTHONPATH)."""
+    probe = "import exchange.core.machine as m; print(m.__file__)"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if python == sys.executable:
+        env = dict(os.environ)
+    done = subprocess.run(
+        [python, "-c", probe], capture_output=True, text=True, env=env, check=False, timeout=60
+    )
+    return done.returncode == 0 and not done.stdout.strip().endswith(".py")
+
+
+def _under(python: str, started: Service) -> Service:
+    """`started` run by `python`; another interpreter runs its own environment's code."""
+    if python == sys.executable:
+        return started
+    env = {k: v for k, v in (started.env or os.environ).items() if k != "PYTHONPATH"}
+    return dataclasses.replace(started, argv=[python, *started.argv[1:]], env=env)
+
+
+def _engine(config: ExchangeConfig, options: EngineOptions) -> ExchangeConfig:
+    changes: dict[str, object] = {"engine.durability": options.durability}
+    if options.snapshot_every is not None:
+        changes["engine.snapshot_every"] = options.snapshot_every
+    return updated(config, changes)
+
+
+def spawn_engine(data_dir: Path, options: EngineOptions) -> tuple[ExchangeConfig, Fleet]:
+    """An engine alone (`--protocol engine`): its config (endpoint, keys) and its fleet."""
+    config = _engine(bench_config(data_dir), options)
+    migrate(config)
+    fleet = Fleet()
+    python = engine_python(options.python)
+    try:
+        fleet.start(_under(python, service("engine", config, log=data_dir / "engine.log")))
+    except BaseException:
+        fleet.stop()
+        raise
+    return config, fleet
+
+
+def spawn(data_dir: Path, *, fix: bool, engine: EngineOptions | None = None) -> Spawned:
+    config = _engine(bench_config(data_dir), engine or EngineOptions())
     migrate(config)  # schemas before services
     admin = _admin(data_dir)
     admin_env = {"EXCHANGE_ADMIN_CLIENT_ID": admin[0], "EXCHANGE_ADMIN_CLIENT_SECRET": admin[1]}
@@ -73,7 +142,8 @@ def spawn(data_dir: Path, *, fix: bool) -> Spawned:
     )
     fleet = spawned.fleet
     try:
-        fleet.start(service("engine", config, log=data_dir / "engine.log"))
+        python = engine_python((engine or EngineOptions()).python)
+        fleet.start(_under(python, service("engine", config, log=data_dir / "engine.log")))
         fleet.start(service("gateway", config, env=admin_env, log=data_dir / "gateway.log"))
         if fix:
             fleet.start(service("fix", config, log=data_dir / "fix.log"))

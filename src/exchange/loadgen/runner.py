@@ -16,8 +16,9 @@ import secrets
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,17 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from exchange.heap import quiet, settle
 from exchange.loadgen import processes, scrape, summary
+from exchange.loadgen.bench_config import BenchConfig
+from exchange.loadgen.client_parts import (
+    ClientPart,
+    drive_client_part,
+    event_loop_runner,
+    merged_extra,
+)
 from exchange.loadgen.direct import DirectOpener
+from exchange.loadgen.engine_bench import run_engine_bench
 from exchange.loadgen.fix_driver import connect_all, drive_fix
-from exchange.loadgen.histograms import Recorder
+from exchange.loadgen.histograms import Recorder, merge
 from exchange.loadgen.plan import (
     Arrival,
     Kind,
@@ -39,7 +48,7 @@ from exchange.loadgen.plan import (
     maker_orders,
 )
 from exchange.loadgen.rest_driver import DriveStats, drive_rest
-from exchange.loadgen.streams import Streams
+from exchange.loadgen.streams import Streams, stream_counts
 from exchange.loadgen.users import (
     Api,
     Opener,
@@ -51,40 +60,9 @@ from exchange.loadgen.users import (
     rest_liquidity,
     withdraw_liquidity,
 )
+from exchange.loadgen.workers import run_parts, shares
 
 MAX_USERS = 10_000
-
-
-@dataclass
-class BenchConfig:
-    users: int = 100
-    rate: float = 500.0
-    seconds: float = 10.0
-    protocol: str = "rest"
-    gateway: str = "http://127.0.0.1:8080"
-    fix: str = "127.0.0.1:9878"
-    spawn: bool = False
-    data_dir: Path | None = None
-    seed: int = 1
-    out: Path = Path("bench/out")
-    market_share: float = 0.15
-    cancel_share: float = 0.20
-    marketable_share: float = 0.10
-    arrivals: str = "poisson"
-    makers: int = 2
-    maker_levels: int = 3
-    maker_quantity: int = 50_000
-    connections: int = 256
-    timeout: float = 10.0
-    provision: str = "auto"
-    streams: bool = True
-    cache: bool = True
-    admin_id: str | None = None
-    admin_secret: str | None = None
-    gateway_pid: int | None = None
-    progress: bool = True
-    name: str = "loadgen"
-    concurrency: int = 16
 
 
 def say(message: str) -> None:
@@ -148,6 +126,31 @@ async def _drive_fix(
     return stats
 
 
+def _plan_facts(plan: list[Arrival]) -> dict[str, Any]:
+    return {
+        "planned": len(plan),
+        "market_orders": sum(1 for a in plan if a.kind is Kind.MARKET),
+        "mix": {k.value: sum(1 for a in plan if a.kind is k) for k in Kind},
+    }
+
+
+def client_parts(
+    config: BenchConfig, base: str, fix: tuple[str, int], users: list[User],
+    symbols: list[Symbol], plan: PlanConfig,
+) -> list[ClientPart]:  # fmt: skip
+    """1/N of the users and of the rate per process, each its own seed and order-id tag."""
+    count = min(config.processes, len(users))
+    return [
+        ClientPart(
+            config.protocol, base, fix, mine, symbols,
+            replace(plan, users=len(mine), rate=plan.rate / count,
+                    seed=plan.seed * 1_000 + index, tag=f"{plan.tag}p{index}", first_user=first),
+            max(1, config.connections // count), config.timeout, config.streams,
+        )
+        for index, (first, mine) in enumerate(shares(users, count))
+    ]  # fmt: skip
+
+
 def _cpu_per_request(
     pids: dict[str, int | None], before: dict[str, float | None], answered: int
 ) -> dict[str, float]:
@@ -158,6 +161,111 @@ def _cpu_per_request(
         if start is not None and end is not None and answered:
             out[name] = round((end - start) / answered * 1e6, 1)
     return out
+
+
+class Start:
+    """What is read of the exchange when the timed part starts: its processes' CPU so far and
+    its /metrics (the run's figures are the differences)."""
+
+    def __init__(self, watched: dict[str, int | None], base: str, admin: dict[str, str]) -> None:
+        self.watched, self.base, self.admin = watched, base, admin
+        self.cpu: dict[str, float | None] = {}
+        self.metrics: dict[str, Any] = {}
+
+    async def __call__(self) -> None:
+        self.metrics = await scrape.scrape(self.base, self.admin)
+        self.cpu = {name: processes.cpu_seconds(pid) for name, pid in self.watched.items()}
+
+
+@dataclass
+class Driven:
+    """What driving the plan gave: latencies, counts, and the generator's own CPU."""
+
+    recorder: Recorder
+    stats: DriveStats
+    facts: dict[str, Any]
+    """planned, market_orders, mix."""
+    extra: dict[str, Any]
+    loadgen_cpu: float
+    streams: Streams | None = None
+    rss_before: int | None = None
+    rss_after: int | None = None
+
+
+async def _drive_here(
+    config: BenchConfig, base: str, fix: tuple[str, int], users: list[User],
+    symbols: list[Symbol], plan_config: PlanConfig, at_start: Start, gateway_pid: int | None,
+) -> Driven:  # fmt: skip
+    """One generator process: this one, with a progress bar."""
+    plan = build_plan(plan_config, symbols)
+    recorder = Recorder()
+    streams = None
+    rss_before = processes.rss_bytes(gateway_pid)
+    if config.streams:
+        say(f"opening {len(users)} WebSocket streams")
+        streams = Streams(base.replace("http", "ws", 1), users)
+        await streams.connect()
+        for kind, count in streams.stats.failures.items():
+            recorder.errors[f"stream_{kind}"] += count
+    rss_after = processes.rss_bytes(gateway_pid)
+    bar = tqdm(total=len(plan), unit="req", file=sys.stderr, disable=not config.progress,
+               mininterval=0.5, desc=f"{config.protocol} {config.rate:g}/s")  # fmt: skip
+    done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
+    extra: dict[str, Any] = {}
+    settle()  # the plan and the users out of the collector's way (exchange.heap)
+    await at_start()
+    say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
+    cpu = time.process_time()
+    with quiet():  # the generator's own pauses are not the exchange's latency
+        try:
+            if config.protocol == "fix":
+                stats = await _drive_fix(config, fix, plan, users, recorder, done, extra)
+            else:
+                stats = await drive_rest(
+                    base, plan, users, recorder, connections=config.connections,
+                    timeout=config.timeout, done=done,
+                )  # fmt: skip
+        finally:
+            bar.close()
+    cpu = time.process_time() - cpu
+    if streams is not None:
+        await streams.settle()
+    return Driven(recorder, stats, _plan_facts(plan), extra, cpu, streams, rss_before, rss_after)
+
+
+async def _drive_in_processes(
+    config: BenchConfig, parts: list[ClientPart], at_start: Start
+) -> Driven:
+    """`--processes` generator processes; `at_start` read once every one is ready."""
+    say(f"{len(parts)} generator processes build their plans and connect, then start together")
+    loop = asyncio.get_running_loop()
+
+    def started() -> None:
+        asyncio.run_coroutine_threadsafe(at_start(), loop).result(60)
+
+    results = await asyncio.to_thread(
+        run_parts, drive_client_part, parts, on_start=started, run_s=config.seconds * 20 + 600
+    )
+    recorder = Recorder()
+    for result in results:
+        merge(recorder, result["recorder"])
+    stats = DriveStats(
+        sent=sum(r["sent"] for r in results), answered=sum(r["answered"] for r in results)
+    )
+    stats.last_answer = max(r["elapsed"] for r in results)
+    stats.client_lag = None
+    mix: Counter[str] = Counter()
+    for result in results:
+        mix.update(result["mix"])
+    facts = {
+        "planned": sum(r["planned"] for r in results),
+        "market_orders": sum(r["market_orders"] for r in results),
+        "mix": {k.value: mix.get(k.value, 0) for k in Kind},
+    }
+    extra = merged_extra(results)
+    extra["client_lag_ms_per_process"] = [r["client_lag"] for r in results]
+    loadgen_cpu = sum(r["cpu_seconds"] for r in results)
+    return Driven(recorder, stats, facts, extra, loadgen_cpu)
 
 
 async def bench(
@@ -206,90 +314,56 @@ async def bench(
             mix=Mix(config.market_share, config.cancel_share, config.marketable_share),
             arrivals=config.arrivals, tag=tag, maker_levels=config.maker_levels,
         )  # fmt: skip
-        plan = build_plan(plan_config, symbols)
-        recorder = Recorder()
-        streams: Streams | None = None
-        rss_before = processes.rss_bytes(gateway_pid)
-        if config.streams:
-            say(f"opening {len(population.users)} WebSocket streams")
-            streams = Streams(base.replace("http", "ws", 1), population.users)
-            await streams.connect()
-            for kind, count in streams.stats.failures.items():
-                recorder.errors[f"stream_{kind}"] += count
-        rss_after = processes.rss_bytes(gateway_pid)
-        metrics_before = await scrape.scrape(base, admin)
-        bar = tqdm(total=len(plan), unit="req", file=sys.stderr, disable=not config.progress,
-                   mininterval=0.5, desc=f"{config.protocol} {config.rate:g}/s")  # fmt: skip
-        done: Callable[[], None] = lambda: bar.update(1)  # noqa: E731
-        extra: dict[str, Any] = {}
-        settle()  # the plan and the users out of the collector's way (exchange.heap)
         watched = (
             {name: spawned.pid(name) for name in ("gateway", "engine", "fix")} if spawned else {}
         )
         if gateway_pid is not None:
             watched["gateway"] = gateway_pid
-        cpu_before = {name: processes.cpu_seconds(pid) for name, pid in watched.items()}
-        say(f"{len(plan)} arrivals over {config.seconds:g} s ({config.protocol})")
-        with quiet():  # the generator's own pauses are not the exchange's latency
-            try:
-                if config.protocol == "fix":
-                    stats = await _drive_fix(
-                        config, (fix_host, fix_port), plan, population.users, recorder, done, extra
-                    )
-                else:
-                    stats = await drive_rest(
-                        base, plan, population.users, recorder, connections=config.connections,
-                        timeout=config.timeout, done=done,
-                    )  # fmt: skip
-            finally:
-                bar.close()
-        if streams is not None:
-            await streams.settle()
-        extra["cpu_us_per_request"] = _cpu_per_request(watched, cpu_before, stats.answered)
+        at_start = Start(watched, base, admin)
+        if config.processes > 1:
+            parts = client_parts(config, base, (fix_host, fix_port), population.users, symbols,
+                                 plan_config)  # fmt: skip
+            driven = await _drive_in_processes(config, parts, at_start)
+        else:
+            driven = await _drive_here(
+                config, base, (fix_host, fix_port), population.users, symbols, plan_config,
+                at_start, gateway_pid,
+            )  # fmt: skip
+        stats, extra = driven.stats, driven.extra
+        cpu = _cpu_per_request(watched, at_start.cpu, stats.answered)
+        if stats.answered:
+            cpu["loadgen"] = round(driven.loadgen_cpu / stats.answered * 1e6, 1)
+        extra["cpu_us_per_request"] = cpu
+        extra["processes"] = config.processes
         token, _ = await api.token(*admin_pair)  # the run may have outlived the first token
         metrics_after = await scrape.scrape(base, {"Authorization": f"Bearer {token}"})
         rss_end = processes.rss_bytes(gateway_pid)
-        if streams is not None:
-            stream_stats = streams.stats
-            extra |= {
-                "streams_connected": stream_stats.connected,
-                "streams_dropped": stream_stats.dropped,
-                "fills_received_on_streams": sum(stream_stats.fills),
-                "users_with_fills": sum(1 for f in stream_stats.fills if f),
-                "reports_received_on_streams": sum(stream_stats.reports),
-            }
-            await streams.close()
+        if driven.streams is not None:
+            extra |= stream_counts(driven.streams.stats)
+            await driven.streams.close()
         await withdraw_liquidity(api, placed, config.concurrency)
     lag = stats.client_lag.percentiles_ms() if stats.client_lag is not None else {}
-    memory = _memory(rss_before, rss_after, extra.get("streams_connected", 0))
+    memory = _memory(driven.rss_before, driven.rss_after, extra.get("streams_connected", 0))
     if rss_end is not None:
         memory["gateway_rss_end_mb"] = round(rss_end / 2**20, 1)
     result = summary.build(
-        recorder,
+        driven.recorder,
         orders_sent=stats.sent,
         orders_answered=stats.answered,
         elapsed=stats.elapsed,
-        market_orders=sum(1 for a in plan if a.kind is Kind.MARKET),
+        market_orders=driven.facts["market_orders"],
         extra={
             "protocol": config.protocol, "users": len(population.users),
             "makers": len(population.makers), "target_rate": config.rate,
-            "duration_s": config.seconds, "planned": len(plan),
-            "mix": {k.value: sum(1 for a in plan if a.kind is k) for k in Kind},
+            "duration_s": config.seconds, "planned": driven.facts["planned"],
+            "mix": driven.facts["mix"],
             "seed": config.seed, "spawned": spawned is not None,
             **extra,
             "client_lag_ms": lag, "memory": memory,
-            "exchange_metrics": scrape.difference(metrics_before, metrics_after),
+            "exchange_metrics": scrape.difference(at_start.metrics, metrics_after),
         },
     )  # fmt: skip
-    return result, recorder
-
-
-def _event_loop_runner() -> asyncio.Runner:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.Runner()
-    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+    return result, driven.recorder
 
 
 def run(config: BenchConfig) -> int:
@@ -297,22 +371,35 @@ def run(config: BenchConfig) -> int:
     if not 1 <= config.users <= MAX_USERS:
         say(f"--users must be 1 to {MAX_USERS}")
         return 2
-    if config.protocol not in ("rest", "fix"):
-        say("--protocol must be rest or fix")
+    if config.protocol not in ("rest", "fix", "engine"):
+        say("--protocol must be rest, fix or engine")
+        return 2
+    if config.protocol == "engine" and not config.spawn:
+        say("--protocol engine needs --spawn (the run ends with a replay of the engine's journal)")
+        return 2
+    if config.rate < 0 or (config.rate == 0 and config.protocol != "engine"):
+        say("--rate must be positive (0, as fast as it goes, is for --protocol engine)")
+        return 2
+    if config.processes < 1 or config.window < 1:
+        say("--processes and --window must be at least 1")
         return 2
     temporary: tempfile.TemporaryDirectory[str] | None = None
     spawned: processes.Spawned | None = None
     started = time.perf_counter()
     try:
-        if config.spawn:
-            if config.data_dir is None:
-                temporary = tempfile.TemporaryDirectory(prefix="exchange-bench-")
-            data = config.data_dir or Path(temporary.name if temporary else ".") / "data"
-            fix = config.protocol == "fix"
-            say(f"starting an engine, a gateway{' and a FIX acceptor' if fix else ''} in {data}")
-            spawned = processes.spawn(data, fix=fix)
-        with _event_loop_runner() as runner:
-            result, recorder = runner.run(bench(config, spawned))
+        if config.spawn and config.data_dir is None:
+            temporary = tempfile.TemporaryDirectory(prefix="exchange-bench-")
+        data = config.data_dir or Path(temporary.name if temporary else ".") / "data"
+        if config.protocol == "engine":
+            result, recorder = run_engine_bench(config, data, say)
+        else:
+            if config.spawn:
+                fix = config.protocol == "fix"
+                say(f"starting an engine, a gateway{' and a FIX acceptor' if fix else ''} in "
+                    f"{data}")  # fmt: skip
+                spawned = processes.spawn(data, fix=fix, engine=_engine_options(config))
+            with event_loop_runner() as runner:
+                result, recorder = runner.run(bench(config, spawned))
     except (ValueError, RuntimeError, OSError, aiohttp.ClientError) as error:
         say(f"failed: {error}")
         return 2
@@ -327,6 +414,10 @@ def run(config: BenchConfig) -> int:
     say(f"wrote {path} and {path.with_suffix('.png')}")
     print(summary.line(result), flush=True)
     return 0
+
+
+def _engine_options(config: BenchConfig) -> processes.EngineOptions:
+    return processes.EngineOptions(durability=config.durability, python=config.engine_python)
 
 
 def _title(config: BenchConfig) -> str:

@@ -109,3 +109,14 @@ class Streams:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         await self.session.close()
+
+
+def stream_counts(stats: StreamStats) -> dict[str, int]:
+    """The streams' figures in the summary (added up over generator processes)."""
+    return {
+        "streams_connected": stats.connected,
+        "streams_dropped": stats.dropped,
+        "fills_received_on_streams": sum(stats.fills),
+        "users_with_fills": sum(1 for f in stats.fills if f),
+        "reports_received_on_streams": sum(stats.reports),
+    }
