@@ -1,4 +1,6 @@
-"""Prometheus metrics for /metrics (prometheus_client, one registry per gateway)."""
+"""Prometheus metrics for /metrics (prometheus_client, one registry per gateway process)."""
+
+import os
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -52,6 +54,13 @@ class GatewayMetrics:
         self.view_seq = Gauge(
             "gateway_view_next_seq", "The next command seq the order view expects", registry=r
         )
+
+        self.worker = Gauge(
+            "gateway_worker_pid",
+            "The process that answered (with --workers, each worker has its own metrics)",
+            registry=r,
+        )
+        self.worker.set(os.getpid())
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

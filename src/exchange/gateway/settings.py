@@ -28,3 +28,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     ] = False
     max_requests: Annotated[int, Meta(ge=1, description="served at once; beyond, 503")] = 5_000
     max_connections: Annotated[int, Meta(ge=1, description="open connections (uvicorn)")] = 20_000
+    workers: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=256,
+            description="processes serving the port (SO_REUSEPORT); 0: one per core",
+            extra={"env": "EXCHANGE_GATEWAY_WORKERS"},
+        ),
+    ] = 0
