@@ -6,9 +6,10 @@ is only the per-request work of the application: the guard (per-IP bucket,
 caps, metrics), routing, token verification (cached), the body's decoding,
 the per-credential and per-account buckets and the command's construction,
 up to the engine call (no engine runs here: the call is answered 503 at
-once). Two paths for the same POST /v1/order: the fast path the gateway
-serves (`GatewayApp`), and the Starlette stack it replaced (the same
-Starlette app behind the same guard).
+once). Two paths for the same POST /v1/order: the application as built
+(`create_app`: with the fast path), and the Starlette stack the fast path
+replaced (the same Starlette app behind the same guard). Run it with an older
+build on PYTHONPATH to compare builds.
 
     .venv/bin/python bench/rest_path.py --requests 20000 --runs 3
 """
@@ -94,13 +95,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        fast = _app(Path(tmp))
-        gateway = fast.state.gateway
-        starlette = GuardMiddleware(fast.app, gateway)  # the stack the fast path replaced
+        built = _app(Path(tmp))
+        gateway = built.state.gateway
         token, _ = gateway.issuer.issue("bench", frozenset({"trade"}), (1,), int(time.time()))
-        results: dict[str, list[float]] = {"fast path": [], "starlette": []}
+        apps = {"as built": built}
+        if hasattr(built, "app"):  # a build with the fast path: the stack it replaced, too
+            apps["starlette"] = GuardMiddleware(built.app, gateway)
+        results: dict[str, list[float]] = {name: [] for name in apps}
         for _ in range(args.runs):  # alternating, in one process
-            for name, app in (("fast path", fast), ("starlette", starlette)):
+            for name, app in apps.items():
                 per = asyncio.run(_drive(app, token, args.requests))
                 results[name].append(per * 1e6)
     for name, runs in results.items():
