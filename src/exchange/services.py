@@ -222,7 +222,7 @@ def run_gateway(config: ExchangeConfig) -> int:
         "limit_concurrency": settings.max_connections,
         "backlog": 2048,
     }
-    workers = settings.workers or os.cpu_count() or 1
+    workers = settings.workers or len(os.sched_getaffinity(0))  # the cores this process may use
     if workers == 1:
         return _serve_http(create_app(gateway_config), settings.host, settings.port, **options)
     from dataclasses import replace
