@@ -10,12 +10,14 @@ starts them as processes.
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from exchange.config import ExchangeConfig
 from exchange.lifecycle import Stop
 
 if TYPE_CHECKING:
+    import socket
+
     from exchange.cluster.node import ClusterConfig
     from exchange.engine.server import EngineConfig
     from exchange.fix.server import FixConfig
@@ -195,37 +197,66 @@ def run_standby(config: ExchangeConfig) -> int:
     return run_standby(build_engine(config), stop)
 
 
-def _serve_http(app: object, host: str, port: int, **options: object) -> None:
-    """uvicorn with what both HTTP services share: the guarded protocol, small frames, quiet logs.
-    uvicorn handles SIGTERM and SIGINT as `Stop` does: in-flight requests finish, then exit."""
+def _serve_http(
+    app: object, host: str, port: int, *, sock: "socket.socket | None" = None, **options: object
+) -> int:
+    """uvicorn with what both HTTP services share: the guarded protocol, small frames, quiet logs
+    (no access log: it would cost every request a call). uvicorn handles SIGTERM and SIGINT as
+    `Stop` does: in-flight requests finish, then exit. `sock`: serve this bound socket (a
+    worker's, web/workers.py); uvicorn makes it listen once the application has started.
+    Returns the exit code: 0, or 3 when the application failed to start (as `uvicorn.run`)."""
     import uvicorn
 
-    if not Stop.on_signals().running():
-        return  # stopped while starting: nothing to serve
-    uvicorn.run(
+    stop = Stop.on_signals()
+    if not stop.running():
+        return 0  # stopped while starting: nothing to serve
+    config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         host=host,
         port=port,
         log_level="warning",
+        access_log=False,
         ws_max_size=4096,
         http="exchange.web.connguard:GuardedHttpToolsProtocol",
         **options,  # type: ignore[arg-type]
     )
+    server = uvicorn.Server(config)
+    # A signal before uvicorn installs its handlers reaches `Stop`: it must still stop uvicorn.
+    stop.when_stopped(lambda: setattr(server, "should_exit", True))
+    server.run(sockets=[sock] if sock is not None else None)
+    return 0 if server.started else 3
 
 
 def run_gateway(config: ExchangeConfig) -> int:
+    """The gateway: in this process, or in `workers` forked processes on one port sharing
+    their rate limits (web/workers.py, gateway/resources.py `WorkerShared`)."""
     from exchange.gateway import create_app
 
     settings = config.gateway
-    _serve_http(
-        create_app(build_gateway(config)),
-        settings.host,
-        settings.port,
-        proxy_headers=settings.trust_proxy,
-        limit_concurrency=settings.max_connections,
-        backlog=2048,
+    gateway_config = build_gateway(config)
+    options: dict[str, Any] = {
+        "proxy_headers": settings.trust_proxy,
+        "limit_concurrency": settings.max_connections,
+        "backlog": 2048,
+    }
+    workers = settings.workers or len(os.sched_getaffinity(0))  # the cores this process may use
+    if workers == 1:
+        return _serve_http(create_app(gateway_config), settings.host, settings.port, **options)
+    from dataclasses import replace
+
+    from exchange.gateway.resources import WorkerShared, ensure_admin
+    from exchange.web.workers import run_workers
+
+    _logging()
+    ensure_admin(gateway_config)  # once, not raced by the workers
+    shared = replace(
+        gateway_config, shared=WorkerShared(), admin_client_id=None, admin_client_secret=None
     )
-    return 0
+
+    def serve(sock: "socket.socket") -> int:
+        return _serve_http(create_app(shared), settings.host, settings.port, sock=sock, **options)
+
+    return run_workers(workers, settings.host, settings.port, serve, stop=Stop.on_signals())
 
 
 def run_marketdata(config: ExchangeConfig) -> int:
@@ -234,7 +265,7 @@ def run_marketdata(config: ExchangeConfig) -> int:
     settings = config.marketdata
     if settings.nice:
         os.nice(settings.nice)  # public traffic must never take CPU from the engine
-    _serve_http(
+    return _serve_http(
         create_app(build_marketdata(config)),
         settings.host,
         settings.port,
@@ -242,7 +273,6 @@ def run_marketdata(config: ExchangeConfig) -> int:
         limit_concurrency=settings.max_subscribers + 5_000,
         backlog=4096,
     )
-    return 0
 
 
 def run_fix(config: ExchangeConfig) -> int:

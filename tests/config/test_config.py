@@ -199,3 +199,10 @@ def test_gateway_and_fix_read_one_pepper_in_the_data_dir_for_postgresql(tmp_path
     assert build_fix(config).pepper_file == tmp_path / "credentials.pepper"
     sqlite = updated(config, {"accounts_db": f"sqlite:///{tmp_path / 'db' / 'accounts.db'}"})
     assert build_fix(sqlite).pepper_file == tmp_path / "db" / "credentials.pepper"
+
+
+def test_a_number_comes_from_the_environment_as_a_number() -> None:
+    assert load(environ={"EXCHANGE_GATEWAY_WORKERS": "3"}).gateway.workers == 3
+    assert load(environ={}).gateway.workers == 0  # one per core
+    with pytest.raises(ConfigError, match="EXCHANGE_GATEWAY_WORKERS"):
+        load(environ={"EXCHANGE_GATEWAY_WORKERS": "three"})

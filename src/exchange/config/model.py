@@ -116,7 +116,13 @@ def load(path: Path | None = None, environ: Mapping[str, str] | None = None) -> 
                 section = section.setdefault(key, {})
                 if not isinstance(section, dict):
                     raise ConfigError(f"{'.'.join(field.path[:-1])}: not a table")
-            section[field.path[-1]] = value
+            if field.kind in (int, float):  # a number from the environment (the workers)
+                try:
+                    section[field.path[-1]] = field.kind(value)
+                except ValueError:
+                    raise ConfigError(f"{field.env}: not a number: {value!r}") from None
+            else:
+                section[field.path[-1]] = value
     return validated(data)
 
 

@@ -1,9 +1,9 @@
 """The client gateway's HTTP application: routes, middleware and lifecycle.
 
-Starlette on uvicorn. The engine is reached through the asyncio
-`EngineClient`; the order view follows the engine's batch feed (backed by
-its journal). Every error has one shape (errors.py); bodies are msgspec
-Structs that refuse unknown fields and wrong types (422).
+Starlette on uvicorn, the order calls on a shorter path (fastpath.py). The
+engine is reached through the asyncio `EngineClient`; the order view follows
+the engine's batch feed (backed by its journal). Every error has one shape
+(errors.py); bodies are msgspec Structs that refuse unknown fields and wrong types (422).
 """
 
 import asyncio
@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from exchange.engine.client import EngineClient
@@ -23,8 +22,8 @@ from exchange.gateway import routes_credentials as credentials
 from exchange.gateway import routes_public as public
 from exchange.gateway import routes_trading as trading
 from exchange.gateway.api import openapi_document
+from exchange.gateway.fastpath import GatewayApp
 from exchange.gateway.follower import Follower
-from exchange.gateway.middleware import GuardMiddleware
 from exchange.gateway.resources import Gateway, GatewayConfig
 from exchange.gateway.stream import stream
 from exchange.heap import settle
@@ -66,7 +65,7 @@ ROUTES = [
 ]
 
 
-def create_app(config: GatewayConfig) -> Starlette:
+def create_app(config: GatewayConfig) -> GatewayApp:
     gateway = Gateway(config)
 
     @asynccontextmanager
@@ -105,13 +104,8 @@ def create_app(config: GatewayConfig) -> Starlette:
             await gateway.admin_client.close()
             gateway.client = gateway.admin_client = None
 
-    app = Starlette(
-        routes=ROUTES,
-        exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[Middleware(GuardMiddleware, gateway=gateway)],
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=ROUTES, exception_handlers=EXCEPTION_HANDLERS, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.connection_guard = gateway.connection_guard  # read by web/connguard.py's protocol
     app.state.openapi = openapi_document()
-    return app
+    return GatewayApp(app, gateway)  # the guard, then the order calls without Starlette's stack

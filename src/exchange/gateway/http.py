@@ -13,7 +13,7 @@ from exchange.gateway.resources import Gateway
 from exchange.web.clientkey import client_key
 from exchange.web.errors import ApiError
 from exchange.web.params import is_number
-from exchange.web.ratelimit import TokenBuckets, retry_after_header
+from exchange.web.ratelimit import RateLimiter, retry_after_header
 
 T = TypeVar("T")
 CREDENTIAL_SLOT = "exchange.credential"
@@ -30,7 +30,7 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(_json.encode(value), status_code=status, media_type="application/json")
 
 
-def limit(buckets: TokenBuckets, key: str, what: str) -> None:
+def limit(buckets: RateLimiter, key: str, what: str) -> None:
     """Take a token for `key`, or refuse with 429 and when to come back."""
     wait = buckets.take(key)
     if wait:
@@ -157,5 +157,5 @@ def client_ip(conn: HTTPConnection) -> str:
     return client_key(conn.client.host) if conn.client is not None else "unknown"
 
 
-def limit_by_ip(buckets: TokenBuckets, conn: HTTPConnection, what: str) -> None:
+def limit_by_ip(buckets: RateLimiter, conn: HTTPConnection, what: str) -> None:
     limit(buckets, client_ip(conn), what)

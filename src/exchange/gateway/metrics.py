@@ -1,4 +1,7 @@
-"""Prometheus metrics for /metrics (prometheus_client, one registry per gateway)."""
+"""Prometheus metrics for /metrics (prometheus_client, one registry per gateway process)."""
+
+import os
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -52,6 +55,30 @@ class GatewayMetrics:
         self.view_seq = Gauge(
             "gateway_view_next_seq", "The next command seq the order view expects", registry=r
         )
+
+        self.worker = Gauge(
+            "gateway_worker_pid",
+            "The process that answered (with --workers, each worker has its own metrics)",
+            registry=r,
+        )
+        self.worker.set(os.getpid())
+
+        self._answered: dict[tuple[str, int], Any] = {}
+        self._latency: dict[str, Any] = {}
+
+    def answered(self, route: str, status: int) -> Any:
+        """The requests counter's child for (route, status), bound once (`labels()` per
+        request cost more than the increment)."""
+        child = self._answered.get((route, status))
+        if child is None:
+            child = self._answered[route, status] = self.requests.labels(route, str(status))
+        return child
+
+    def request_latency(self, route: str) -> Any:
+        child = self._latency.get(route)
+        if child is None:
+            child = self._latency[route] = self.latency.labels(route)
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

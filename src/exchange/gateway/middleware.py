@@ -88,7 +88,7 @@ class GuardMiddleware:
             endpoint = scope.get("endpoint")
             route = getattr(endpoint, "__name__", "unmatched")
             metrics = gateway.metrics
-            metrics.requests.labels(route, str(status)).inc()
-            metrics.latency.labels(route).observe(time.perf_counter() - started)
+            metrics.answered(route, status).inc()
+            metrics.request_latency(route).observe(time.perf_counter() - started)
             if status == 429:
                 metrics.rate_limited.labels("other").inc()

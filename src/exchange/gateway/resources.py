@@ -17,13 +17,15 @@ from exchange.engine.client import EngineClient, EngineUnavailableError
 from exchange.engine.protocol import Reply
 from exchange.engine.queries import AccountState
 from exchange.gateway.follower import Follower
+from exchange.gateway.highwater import HighWater, LocalHighWater, SharedHighWater
 from exchange.gateway.history import History, HistoryUnavailableError
 from exchange.gateway.metrics import GatewayMetrics
 from exchange.views.order_view import ExchangeView
 from exchange.web.concurrency import ConnectionLimiter
 from exchange.web.connguard import ConnectionGuard
 from exchange.web.errors import ApiError
-from exchange.web.ratelimit import TokenBuckets
+from exchange.web.ratelimit import RateLimiter, TokenBuckets
+from exchange.web.sharedbuckets import BucketTable, SharedTokenBuckets
 
 ADMIN_SCOPES = frozenset({"admin", "compliance"})
 REVOCATION_REFRESH = 0.5
@@ -68,6 +70,15 @@ class Limits:
     """Seconds to receive a request body once its handler starts reading it; else 408."""
 
 
+@dataclass(frozen=True)
+class WorkerShared:
+    """What the workers of one gateway share: the rate limits' buckets and the read-your-writes
+    marks, in shared memory the parent makes before it forks (`exchange gateway --workers`)."""
+
+    buckets: BucketTable = field(default_factory=BucketTable)
+    high_water: SharedHighWater = field(default_factory=SharedHighWater)
+
+
 @dataclass
 class GatewayConfig:
     db_url: str
@@ -96,10 +107,27 @@ class GatewayConfig:
     """Serve only the accounts with id % account_shards == account_shard, following only
     their part of the feed (None: every account, the whole feed)."""
     account_shards: int = 0
+    shared: WorkerShared | None = None
+    """Set in each worker of a gateway with several: its limits and marks are the workers'."""
 
     @property
     def max_body_bytes(self) -> int:
         return self.limits.max_body_bytes
+
+
+def ensure_admin(config: GatewayConfig, store: AccountStore | None = None) -> None:
+    """The configured first admin credential exists with the configured secret (if one is set)."""
+    if not (config.admin_client_id and config.admin_client_secret):
+        return
+    own = store is None
+    store = store or AccountStore(config.db_url, pepper_file=config.pepper_file)
+    try:
+        store.create_credential(
+            ADMIN_SCOPES, client_id=config.admin_client_id, secret=config.admin_client_secret
+        )
+    finally:
+        if own:
+            store.engine.dispose()
 
 
 class Gateway:
@@ -111,15 +139,23 @@ class Gateway:
         self.store = AccountStore(config.db_url, pepper_file=config.pepper_file)
         self.issuer = TokenIssuer(config.signing_key, ttl_seconds=config.token_ttl_seconds)
         self.sanctions = SanctionsList.load()
-        self.per_ip = TokenBuckets(limits.per_ip_rate, limits.per_ip_burst)
-        self.per_client = TokenBuckets(limits.per_client_rate, limits.per_client_burst)
-        self.per_account_orders = TokenBuckets(
-            limits.orders_per_account_rate, limits.orders_per_account_burst
+        shared = config.shared
+        table = shared.buckets.attach() if shared is not None else None
+
+        def buckets(name: str, rate: float, burst: int) -> RateLimiter:
+            if table is None:
+                return TokenBuckets(rate, burst)
+            return SharedTokenBuckets(table, name, rate, burst)
+
+        self.per_ip = buckets("ip", limits.per_ip_rate, limits.per_ip_burst)
+        self.per_client = buckets("client", limits.per_client_rate, limits.per_client_burst)
+        self.per_account_orders = buckets(
+            "account", limits.orders_per_account_rate, limits.orders_per_account_burst
         )
-        self.applications = TokenBuckets(
-            limits.applications_per_ip_rate, limits.applications_per_ip_burst
+        self.applications = buckets(
+            "applications", limits.applications_per_ip_rate, limits.applications_per_ip_burst
         )
-        self.tokens = TokenBuckets(limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
+        self.tokens = buckets("tokens", limits.tokens_per_ip_rate, limits.tokens_per_ip_burst)
         tenth = max(1, limits.max_concurrent_requests // 10)
         self.requests_per_ip = ConnectionLimiter(limits.max_requests_per_ip or tenth)
         self.requests_per_client = ConnectionLimiter(limits.max_requests_per_client or tenth)
@@ -131,17 +167,12 @@ class Gateway:
         self.admin_client: EngineClient | None = None
         """The admin paths' (the `admin` key: accounts, deposits, withdrawals, statuses)."""
         self.follower: Follower | None = None
-        self.high_water: dict[int, int] = {}
-        """Per account, the event seq after the last reply this gateway got for it."""
+        self.high_water: HighWater = shared.high_water if shared is not None else LocalHighWater()
+        """Per account, the event seq after the last reply this gateway (any worker) got for it."""
         self.revoked: frozenset[str] = self.store.revoked_ids()
         """Revoked client ids: checked on every token, refreshed from the database each
         second (`watch_revocations`), so a revocation on any gateway reaches every one."""
-        if config.admin_client_id and config.admin_client_secret:
-            self.store.create_credential(
-                ADMIN_SCOPES,
-                client_id=config.admin_client_id,
-                secret=config.admin_client_secret,
-            )
+        ensure_admin(config, self.store)
 
     @property
     def engine(self) -> EngineClient:
@@ -221,12 +252,11 @@ class Gateway:
             raise ApiError(503, ENGINE_UNAVAILABLE, headers={"Retry-After": "1"}) from None
 
     def wrote(self, account: int, next_event_seq: int) -> None:
-        if next_event_seq > self.high_water.get(account, 0):
-            self.high_water[account] = next_event_seq
+        self.high_water.raise_to(account, next_event_seq)
 
     async def caught_up(self, account: int) -> None:
         """Wait until the view shows everything this gateway has acknowledged for `account`."""
-        target = self.high_water.get(account, 0)
+        target = self.high_water.get(account)
         if target and not await self.follow.wait_for(
             target - 1, self.config.read_your_writes_timeout
         ):

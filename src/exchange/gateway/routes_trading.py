@@ -7,7 +7,7 @@ reads come from the gateway's view, after it has caught up with what this
 gateway acknowledged (read-your-writes); balances come from the engine.
 """
 
-import uuid
+import secrets
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -89,7 +89,7 @@ async def place_order(request: Request) -> Response:
     limit(gateway.per_account_orders, str(account), "per-account order")
     command = NewOrder(
         account=account,
-        client_order_id=body.client_order_id or uuid.uuid4().hex,
+        client_order_id=body.client_order_id or secrets.token_hex(16),  # 128 random bits
         symbol=body.symbol,
         side=SIDE_OF[body.side],
         order_type=TYPE_OF[body.type],

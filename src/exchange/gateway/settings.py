@@ -37,3 +37,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
             "following only their feed (-1: every account)",
         ),
     ] = -1
+    workers: Annotated[
+        int,
+        Meta(
+            ge=0,
+            le=256,
+            description="processes serving the port (SO_REUSEPORT); 0: one per core",
+            extra={"env": "EXCHANGE_GATEWAY_WORKERS"},
+        ),
+    ] = 0

@@ -159,10 +159,16 @@ def stop(spawned: Spawned) -> None:
     spawned.fleet.stop()
 
 
-def rss_bytes(pid: int | None) -> int | None:
-    """Resident memory of a process (Linux /proc), or None."""
-    if pid is None:
-        return None
+def _with_children(pid: int) -> list[int]:
+    """`pid` and its children (a gateway's workers, `exchange gateway --workers`)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return [pid]
+    return [pid, *(int(word) for word in text.split())]
+
+
+def _rss_one(pid: int) -> int | None:
     try:
         for row in Path(f"/proc/{pid}/status").read_text().splitlines():
             if row.startswith("VmRSS:"):
@@ -172,12 +178,26 @@ def rss_bytes(pid: int | None) -> int | None:
     return None
 
 
-def cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time a process has used so far (Linux /proc), or None."""
+def rss_bytes(pid: int | None) -> int | None:
+    """Resident memory of a process and its children (Linux /proc), or None."""
     if pid is None:
         return None
+    sizes = [_rss_one(p) for p in _with_children(pid)]
+    return None if sizes[0] is None else sum(s or 0 for s in sizes)
+
+
+def _cpu_one(pid: int) -> float | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time a process and its children (the workers) have used so far
+    (Linux /proc), or None."""
+    if pid is None:
+        return None
+    times = [_cpu_one(p) for p in _with_children(pid)]
+    return None if times[0] is None else sum(t or 0.0 for t in times)

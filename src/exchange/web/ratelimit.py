@@ -16,6 +16,13 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
+
+
+class RateLimiter(Protocol):
+    """What a limit needs: take `cost` tokens for `key`; 0.0, or the seconds to wait."""
+
+    def take(self, key: str, cost: int = 1) -> float: ...
 
 
 class TokenBuckets:
