@@ -170,6 +170,10 @@ ENGINE_PYTHON_HELP = (
     "the checkout or the running venv) if there is one, else this one"
 )
 WINDOW_HELP = "--protocol engine --rate 0: requests in flight per process"
+SNAPSHOT_HELP = (
+    "--protocol engine: commands between the engine's snapshots (default: about halfway "
+    "through the run; the newest is checked against the replay)"
+)
 
 
 def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -187,6 +191,7 @@ def _bench_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     add("--durability", choices=["write", "fsync"], default="write", help=DURABILITY_HELP)
     add("--engine-python", default="auto", help=ENGINE_PYTHON_HELP)
     add("--window", type=int, default=2_000, help=WINDOW_HELP)
+    add("--snapshot-every", type=int, help=SNAPSHOT_HELP)
     add("--gateway", default=f"http://127.0.0.1:{defaults.gateway.port}",
         help="a running gateway (REST, streams)")  # fmt: skip
     add("--fix", default=f"127.0.0.1:{defaults.fix.port}",

@@ -53,7 +53,8 @@ def test_an_open_loop_run_from_two_processes_is_exact_and_counts_every_request(
 
 def test_as_fast_as_it_goes_with_fsync_is_exact(tmp_path: Path) -> None:
     result = engine_bench(tmp_path, "--users", "10", "--rate", "0", "--window", "100",
-                          "--seconds", "1", "--durability", "fsync")  # fmt: skip
+                          "--seconds", "1", "--durability", "fsync",
+                          "--snapshot-every", "2000")  # fmt: skip
     check_exact(result)
     assert result["mode"] == "closed loop, window 100"
     assert result["durability"] == "fsync"

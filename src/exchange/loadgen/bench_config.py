@@ -44,3 +44,6 @@ class BenchConfig:
     """The spawned engine's interpreter: a path, or auto (the compiled build if found)."""
     window: int = 2_000
     """--protocol engine with --rate 0: requests in flight per process (closed loop)."""
+    snapshot_every: int | None = None
+    """--protocol engine: the engine's snapshot interval (None: about halfway through the run,
+    at most every 1,000,000 commands)."""

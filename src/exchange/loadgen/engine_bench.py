@@ -169,10 +169,10 @@ def run_engine_bench(
     """Spawn an engine in `data_dir`, drive it, stop it, check the outcome; the summary."""
     # One snapshot (the engine's live state, checked against the replay) about halfway.
     expected = int((config.rate or SNAPSHOT_GUESS_RATE) * config.seconds)
+    every = config.snapshot_every or min(1_000_000, max(1_000, expected // 2))
     options = processes.EngineOptions(
-        durability=config.durability, python=config.engine_python,
-        snapshot_every=min(1_000_000, max(1_000, expected // 2)),
-    )  # fmt: skip
+        durability=config.durability, python=config.engine_python, snapshot_every=every
+    )
     python = processes.engine_python(options.python)
     compiled = processes.is_compiled(python)
     say(f"starting an engine ({'compiled' if compiled else 'pure Python'} core, "

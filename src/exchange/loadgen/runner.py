@@ -2,10 +2,11 @@
 
 exchange (spawned or given) -> symbols -> users and makers (cached) -> the
 makers' liquidity -> the plan -> every user's stream -> /metrics -> the
-load over REST or FIX -> streams settle -> /metrics again -> summary. What
-the generator needs to reach the exchange comes from the options; what it
-measures goes to stdout (one line), `--out` (JSON and PNG) and stderr
-(progress).
+load over REST or FIX (here, or from `--processes` generator processes) ->
+streams settle -> /metrics again -> summary. `--protocol engine` takes its
+own path (engine_bench.py). What the generator needs to reach the exchange
+comes from the options; what it measures goes to stdout (one line), `--out`
+(JSON and PNG) and stderr (progress).
 """
 
 from __future__ import annotations
