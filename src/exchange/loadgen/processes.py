@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import secrets
 import subprocess
@@ -23,6 +24,8 @@ import exchange
 from exchange.config import ExchangeConfig, updated
 from exchange.launch import Fleet, Service, on_free_ports, service
 from exchange.services import migrate
+
+log = logging.getLogger(__name__)
 
 UNLIMITED = 1e9
 
@@ -78,15 +81,31 @@ class EngineOptions:
     """Commands between snapshots (None: the engine's default)."""
 
 
+def _stale(build: Path, source: Path) -> bool:
+    """Whether a source file under `source` is newer than the compiled build's marker (the
+    build would run older code than this checkout's: `make compiled` rebuilds it)."""
+    marker = build / "bin" / ".installed"
+    if not marker.exists():
+        return True
+    built = marker.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in source.rglob("*.py"))
+
+
 def engine_python(choice: str) -> str:
     """The interpreter for the engine: `choice`, or for "auto" a `.venv-compiled` beside the
-    checkout or beside the running environment (`make compiled`), else this one."""
+    checkout or beside the running environment (`make compiled`) that is not older than this
+    checkout's code, else this one."""
     if choice != "auto":
         return choice
-    checkout = Path(exchange.__file__).resolve().parents[2]
+    package = Path(exchange.__file__).resolve().parent
+    checkout = package.parents[1]
     for root in (checkout, Path(sys.prefix).resolve().parent):
-        candidate = root / ".venv-compiled" / "bin" / "python"
+        build = root / ".venv-compiled"
+        candidate = build / "bin" / "python"
         if candidate.exists():
+            if _stale(build, package):
+                log.warning("%s is older than %s: the engine runs this interpreter", build, package)
+                return sys.executable
             return str(candidate)
     return sys.executable
 
