@@ -51,8 +51,9 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 """Timers (heartbeats, logon timeout) and revocations are looked at this often."""
 STREAM_CHUNK = 100
-CHECKPOINT_SECONDS = 1.0
 """Messages of a resend written between two waits for the peer to read them."""
+CHECKPOINT_SECONDS = 1.0
+"""How often the session store's write-ahead log is copied into its database (a thread)."""
 
 
 class FeedStoppedError(RuntimeError):
@@ -550,8 +551,8 @@ class FixGateway:
 
 
 def serve(config: FixConfig, stop: Callable[[], asyncio.Event]) -> None:
-    """Run the acceptor until the event `stop()` gives is set, on uvloop where it is installed:
-    the event loop's own work per read and write was a fifth of the acceptor's CPU."""
+    """Run the acceptor until the event `stop()` gives is set, on uvloop where it is installed
+    (its loop and transports are C: every read, write and callback costs less)."""
 
     async def main() -> None:
         await FixGateway(config).serve(stop())
