@@ -26,8 +26,12 @@ class GatewaySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
             "(off: spoofable)"
         ),
     ] = False
-    max_requests: Annotated[int, Meta(ge=1, description="served at once; beyond, 503")] = 5_000
-    max_connections: Annotated[int, Meta(ge=1, description="open connections (uvicorn)")] = 20_000
+    max_requests: Annotated[
+        int, Meta(ge=1, description="served at once (per worker); beyond, 503")
+    ] = 5_000
+    max_connections: Annotated[
+        int, Meta(ge=1, description="open connections (uvicorn, per worker)")
+    ] = 20_000
     account_shard: Annotated[
         int,
         Meta(
