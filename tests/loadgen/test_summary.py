@@ -107,3 +107,24 @@ def test_the_exchanges_histograms_are_reported_for_this_run_only() -> None:
     assert engine["p50_le_ms"] == pytest.approx(1.0)
     assert engine["p99_le_ms"] == pytest.approx(10.0)
     assert report["gateway_streams"] == {"before": 0.0, "after": 20.0}
+
+
+def test_the_workers_scrapes_add_up_to_one_gateway() -> None:
+    worker = """# TYPE gateway_engine_round_trip_seconds histogram
+gateway_engine_round_trip_seconds_bucket{le="0.001"} %d
+gateway_engine_round_trip_seconds_bucket{le="+Inf"} %d
+gateway_engine_round_trip_seconds_count %d
+gateway_engine_round_trip_seconds_sum %f
+# TYPE gateway_view_next_seq gauge
+gateway_view_next_seq %d
+# TYPE gateway_worker_pid gauge
+gateway_worker_pid %d
+"""
+    one = scrape.parse(worker % (3, 4, 4, 0.004, 100, 11))
+    two = scrape.parse(worker % (1, 6, 6, 0.050, 120, 12))
+    both = scrape.combined([one, two])
+    histogram = both["gateway_engine_round_trip_seconds"]
+    assert histogram["count"] == 10 and histogram["buckets"] == {0.001: 4, float("inf"): 10}
+    assert abs(histogram["sum"] - 0.054) < 1e-9
+    assert both["gateway_view_next_seq"]["value"] == 120  # the furthest, not a sum
+    assert both["gateway_workers"]["value"] == 2 and "gateway_worker_pid" not in both

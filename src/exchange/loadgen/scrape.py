@@ -40,18 +40,67 @@ def parse(text: str) -> Scrape:
     return dict(out)
 
 
-async def scrape(base: str, headers: dict[str, str] | None = None) -> Scrape:
-    """GET {base}/metrics (it needs an admin token in `headers`); empty when it cannot be read."""
+WORKER = "gateway_worker_pid"
+_HIGHEST = ("gateway_view_next_seq",)
+"""Gauges whose workers' values are not added up: the furthest one is the gateway's."""
+
+
+def combined(scrapes: list[Scrape]) -> Scrape:
+    """The workers' scrapes as one gateway's: histograms and counters added up."""
+    out: Scrape = {}
+    for one in scrapes:
+        for key, entry in one.items():
+            if key == WORKER:
+                continue
+            into = out.setdefault(key, {})
+            if "buckets" in entry:
+                buckets = into.setdefault("buckets", {})
+                for bound, count in entry["buckets"].items():
+                    buckets[bound] = buckets.get(bound, 0.0) + count
+            for field in ("count", "sum", "value"):
+                if field in entry:
+                    if key.startswith(_HIGHEST):
+                        into[field] = max(into.get(field, entry[field]), entry[field])
+                    else:
+                        into[field] = into.get(field, 0.0) + entry[field]
+    if scrapes:
+        out["gateway_workers"] = {"value": float(len(scrapes))}
+    return out
+
+
+async def scrape(
+    base: str, headers: dict[str, str] | None = None, *, tries: int = 60, settle: int = 12
+) -> Scrape:
+    """GET {base}/metrics (it needs an admin token in `headers`); empty when it cannot be read.
+
+    A gateway with `--workers` answers /metrics from the worker the connection reaches, each
+    for itself (`gateway_worker_pid`): so fresh connections until no new worker has shown up
+    for `settle` tries in a row, and the workers' scrapes added up (`combined`)."""
+    by_worker: dict[float, Scrape] = {}
+    quiet = 0
     try:
-        async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http,
-            http.get(f"{base}/metrics", headers=headers) as response,
-        ):
-            if response.status != 200:
-                return {}
-            return parse(await response.text())
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=10),
+            connector=aiohttp.TCPConnector(force_close=True),
+        ) as http:
+            for _ in range(tries):
+                async with http.get(f"{base}/metrics", headers=headers) as response:
+                    if response.status != 200:
+                        break
+                    one = parse(await response.text())
+                worker = one.get(WORKER, {}).get("value", 0.0)
+                if worker in by_worker:
+                    quiet += 1
+                    if quiet >= settle:
+                        break
+                    continue
+                by_worker[worker] = one
+                quiet = 0
+                if not worker:
+                    break  # not a gateway of workers: one answer is all of it
     except (aiohttp.ClientError, TimeoutError, OSError):
-        return {}
+        pass
+    return combined(list(by_worker.values()))
 
 
 def _quantile(buckets: dict[float, float], count: float, q: float) -> float | None:

@@ -80,35 +80,45 @@ class Api:
         body: Any = None,
         form: dict[str, str] | None = None,
         retry_500: bool = False,
+        retry_connection: bool = False,
     ) -> tuple[int, Any]:
         """`retry_500`: also wait out a 500 (for idempotent setup calls: SQLite on the gateway
-        may answer "database is locked" when approvals queue behind each other)."""
+        may answer "database is locked" when approvals queue behind each other).
+        `retry_connection`: send again on a connection error (idempotent calls only: a pooled
+        keep-alive connection the gateway closed while the generator was busy elsewhere)."""
         data = msgspec.json.encode(body) if body is not None else None
         sent = dict(headers or {})
         if data is not None:
             sent["Content-Type"] = "application/json"
         status, payload = 0, None
         for _ in range(200):
-            async with self.session.request(
-                method, path, headers=sent, data=data if form is None else form
-            ) as response:
-                raw = await response.read()
-                status = response.status
-                if status in (429, 503) or (retry_500 and status == 500):
-                    wait = float(response.headers.get("Retry-After", "1") or 1)
-                    await asyncio.sleep(min(max(wait, 0.05), 5.0) * random.uniform(0.5, 1.0))
-                    continue
-                try:
-                    payload = msgspec.json.decode(raw) if raw else None
-                except msgspec.DecodeError:
-                    payload = raw.decode("utf-8", "replace")  # not JSON: kept for the message
-                return status, payload
+            try:
+                async with self.session.request(
+                    method, path, headers=sent, data=data if form is None else form
+                ) as response:
+                    raw = await response.read()
+                    status = response.status
+                    retry_after = response.headers.get("Retry-After", "1")
+            except aiohttp.ClientConnectionError:
+                if not retry_connection:
+                    raise
+                await asyncio.sleep(0.05)
+                continue
+            if status in (429, 503) or (retry_500 and status == 500):
+                wait = float(retry_after or 1)
+                await asyncio.sleep(min(max(wait, 0.05), 5.0) * random.uniform(0.5, 1.0))
+                continue
+            try:
+                payload = msgspec.json.decode(raw) if raw else None
+            except msgspec.DecodeError:
+                payload = raw.decode("utf-8", "replace")  # not JSON: kept for the message
+            return status, payload
         return status, payload
 
     async def token(self, client_id: str, secret: str) -> tuple[str, float]:
         form = {"grant_type": "client_credentials", "client_id": client_id,
                 "client_secret": secret}  # fmt: skip
-        status, body = await self.call("POST", "/v1/oauth/token", form=form)
+        status, body = await self.call("POST", "/v1/oauth/token", form=form, retry_connection=True)
         if status != 200:
             raise ApiError(status, body, f"token for {client_id}")
         return str(body["access_token"]), time.time() + float(body["expires_in"])
