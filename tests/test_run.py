@@ -179,12 +179,14 @@ def test_sigterm_stops_every_process_it_started(tmp_path: Path) -> None:
                 subprocess.run(["pkill", "-KILL", "-f", orphan], check=False)
 
 
-def test_twenty_fresh_starts_all_reach_ready(tmp_path: Path) -> None:
+def test_fresh_starts_all_reach_ready(tmp_path: Path) -> None:
     """Schemas before services: two services no longer race to create the same tables.
 
-    On 56b90ba about one start in seven died with `table accounts already exists`.
+    On 56b90ba about one start in seven died with `table accounts already exists`; 12 starts
+    catch such a race 84 % of the time (20 did 95 %, but each start now forks the gateway's
+    workers too, and 20 took 190 s of the suite).
     """
-    for attempt in range(20):
+    for attempt in range(12):
         data = tmp_path / f"var{attempt}"
         options = [*_run_options(data)[0], "--no-wait", "--orders", "0"]
         started = run(data, "run", *options)

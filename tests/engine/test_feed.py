@@ -21,6 +21,23 @@ def journal_batches(data_dir: Path) -> list[tuple[int, int]]:
     ]
 
 
+class Lossy:
+    """The feed's socket loses every third published message: the journal must fill them."""
+
+    def __init__(self, feed: BatchFeed) -> None:
+        self.received = 0
+        receive = feed._socket.recv_multipart
+
+        async def lossy(*args: object, **kwargs: object) -> list[bytes]:
+            while True:
+                frames: list[bytes] = await receive(*args, **kwargs)  # type: ignore[arg-type]
+                self.received += 1
+                if self.received % 3:
+                    return frames
+
+        feed._socket.recv_multipart = lossy  # type: ignore[method-assign]
+
+
 def test_feed_catches_up_late_and_fills_dropped_batches_from_the_journal(tmp_path: Path) -> None:
     engine = EngineProcess(tmp_path / "data")
     engine.start()
@@ -32,18 +49,7 @@ def test_feed_catches_up_late_and_fills_dropped_batches_from_the_journal(tmp_pat
             await setup_accounts(client)  # before the feed exists: it must catch up
             journal = tmp_path / "data" / "journal"
             feed = BatchFeed(engine.publish, journal, keys=engine.keys("feed"), idle_poll=0.2)
-            received = feed._socket.recv_multipart
-            calls = 0
-
-            async def lossy(*args: object, **kwargs: object) -> list[bytes]:
-                nonlocal calls
-                while True:
-                    frames: list[bytes] = await received(*args, **kwargs)  # type: ignore[arg-type]
-                    calls += 1
-                    if calls % 3:  # drop two published batches in three
-                        return frames
-
-            feed._socket.recv_multipart = lossy  # type: ignore[method-assign]
+            Lossy(feed)
             seen: list[tuple[int, int]] = []
 
             async def consume() -> None:

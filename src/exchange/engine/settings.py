@@ -10,6 +10,17 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+AccountShard = Annotated[
+    int,
+    Meta(
+        ge=-1,
+        le=4095,
+        description="serve only accounts with id % engine.account_shards == this, "
+        "following only their feed (-1: every account)",
+    ),
+]
+"""A gateway's or FIX acceptor's account shard (engine/publisher.py)."""
+
 
 class EngineSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     endpoint: Annotated[str, Meta(description="requests (ZeroMQ ROUTER)")] = "tcp://127.0.0.1:5555"

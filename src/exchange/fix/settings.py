@@ -5,6 +5,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from exchange.engine.settings import AccountShard
+
 
 class FixSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     host: Annotated[str, Meta(description="address to listen on")] = "127.0.0.1"
@@ -20,12 +22,4 @@ class FixSettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_on
             extra={"flag": "--fix-db-url", "env": "EXCHANGE_FIX_DB", "secret": True},
         ),
     ] = ""
-    account_shard: Annotated[
-        int,
-        Meta(
-            ge=-1,
-            le=4095,
-            description="serve only accounts with id % engine.account_shards == this, "
-            "following only their feed (-1: every account)",
-        ),
-    ] = -1
+    account_shard: AccountShard = -1

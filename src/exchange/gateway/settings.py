@@ -5,6 +5,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from exchange.engine.settings import AccountShard
+
 Rate = Annotated[float, Meta(gt=0)]
 
 
@@ -32,15 +34,7 @@ class GatewaySettings(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
     max_connections: Annotated[
         int, Meta(ge=1, description="open connections (uvicorn, per worker)")
     ] = 20_000
-    account_shard: Annotated[
-        int,
-        Meta(
-            ge=-1,
-            le=4095,
-            description="serve only accounts with id % engine.account_shards == this, "
-            "following only their feed (-1: every account)",
-        ),
-    ] = -1
+    account_shard: AccountShard = -1
     workers: Annotated[
         int,
         Meta(
