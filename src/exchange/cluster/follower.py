@@ -19,6 +19,7 @@ import zmq
 
 from exchange.cluster.log import Entry, ReplicatedLog, authentic
 from exchange.engine.curve import CurveServer
+from exchange.engine.journaled import SNAPSHOTS_KEPT
 from exchange.engine.layout import DataDir
 from exchange.engine.publisher import FeedPublisher
 from exchange.engine.recovery import Recovered, follow_batch, rebuild
@@ -28,10 +29,6 @@ from exchange.journal import ForkedSnapshotWriter, JournalWriter, SnapshotStore
 from exchange.sequencer import decode_head
 
 log = logging.getLogger(__name__)
-
-
-SNAPSHOTS_KEPT = 3
-"""As the leader keeps (JournaledCore.snapshots_kept)."""
 
 
 class BehindWindowError(RuntimeError):

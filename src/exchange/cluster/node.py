@@ -34,6 +34,7 @@ from exchange.cluster.log import KEY_BYTES, FencedError, ReplicatedLog
 from exchange.cluster.restore import NoPeerError, catch_up_from_peers, register
 from exchange.engine.journal_service import serving_journal
 from exchange.engine.journaled import JournaledCore, Replicate
+from exchange.engine.layout import DataDir
 from exchange.engine.role import RoleLock
 from exchange.engine.server import EngineConfig, EngineServer
 from exchange.lifecycle import Stop
@@ -346,7 +347,7 @@ def run_node(engine: EngineConfig, cluster: ClusterConfig, stop: Stop) -> int:
         return 2
     stop.when_stopped(node.stop)
     try:
-        with serving_journal(engine.data_dir / "journal", engine.journal_service, engine.keys):
+        with serving_journal(DataDir(engine.data_dir).journal, engine.journal_service, engine.keys):
             return node.run()
     except EtcdLoginError as error:  # a wrong password or user: retrying cannot help
         log.error("node %s: %s", cluster.node, error)

@@ -42,6 +42,10 @@ class NotReplicatedError(RuntimeError):
     """
 
 
+SNAPSHOTS_KEPT = 3
+"""Snapshots a node keeps (the newest): the leader's and the followers' alike."""
+
+
 class JournaledCore:
     """The core, its sequencer, its journal and its snapshots, driven by one thread."""
 
@@ -52,7 +56,7 @@ class JournaledCore:
         durability: Durability = Durability.WRITE,
         clock: Clock = time.time_ns,
         segment_bytes: int = 64 * 1024 * 1024,
-        snapshots_kept: int = 3,
+        snapshots_kept: int = SNAPSHOTS_KEPT,
         state: Recovered | None = None,
         replicate: Replicate | None = None,
     ) -> None:

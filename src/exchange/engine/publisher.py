@@ -20,10 +20,9 @@ import zmq
 from exchange.engine.curve import CurveServer
 from exchange.engine.protocol import TOPIC_BATCH
 from exchange.sequencer import Batch, cut, decode_batch, encode_slice, topic
+from exchange.sequencer.slices import topic_shard
 
 log = logging.getLogger(__name__)
-
-_SHARD_PREFIX = b"a/"
 
 
 class FeedPublisher:
@@ -48,14 +47,10 @@ class FeedPublisher:
                 message = socket.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            subscribed, name = message[:1] == b"\x01", message[1:]
-            if not name.startswith(_SHARD_PREFIX):
-                continue
-            try:
-                shard = int(name[len(_SHARD_PREFIX) :].rstrip(b"/"))
-            except ValueError:
-                continue
-            if not 0 <= shard < self.shards:
+            subscribed, shard = message[:1] == b"\x01", topic_shard(message[1:])
+            if shard is None:
+                continue  # whole batches, or not ours
+            if not shard < self.shards:
                 log.warning("subscription to shard %d of %d: never published", shard, self.shards)
             elif subscribed:
                 self.followed.add(shard)

@@ -21,6 +21,7 @@ from exchange.core import Command
 from exchange.engine.curve import QUERY_ROLES, CurveServer, KeyDirectory, allowed, keys_for
 from exchange.engine.journal_service import serving_journal
 from exchange.engine.journaled import JournaledCore, NotReplicatedError
+from exchange.engine.layout import DataDir
 from exchange.engine.protocol import (
     Reply,
     is_list,
@@ -299,7 +300,7 @@ def run_engine(
         return 1
     (stop or Stop.on_signals()).when_stopped(server.stop)
     try:
-        with serving_journal(config.data_dir / "journal", config.journal_service, config.keys):
+        with serving_journal(DataDir(config.data_dir).journal, config.journal_service, config.keys):
             server.serve()
     finally:
         server.close()

@@ -19,7 +19,9 @@ from exchange.core.events import Event
 from exchange.sequencer.batch import Batch
 
 
-class Slice(msgspec.Struct, array_like=True, gc=False):
+class SliceSpan(msgspec.Struct, array_like=True, gc=False):
+    """A slice's head: decoded alone to skip a slice already had (its events are ignored)."""
+
     first_seq: int
     count: int
     """Commands in the batch: the slice covers `first_seq .. first_seq + count - 1`."""
@@ -29,6 +31,9 @@ class Slice(msgspec.Struct, array_like=True, gc=False):
     """Events in the whole batch: the next batch's events are numbered after them."""
     shard: int
     shards: int
+
+
+class Slice(SliceSpan, array_like=True, gc=False):
     seqs: list[int]
     """The event sequence number of each of `events`."""
     events: list[Event]
@@ -39,24 +44,25 @@ class Slice(msgspec.Struct, array_like=True, gc=False):
         return self.first_seq + self.count
 
 
-class _SliceSpan(msgspec.Struct, array_like=True, gc=False):
-    first_seq: int
-    count: int
-    ts: int
-    first_event_seq: int
-    event_count: int
-    shard: int
-    shards: int
-
-
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Slice)
-_span_decoder = msgspec.msgpack.Decoder(_SliceSpan)
+_span_decoder = msgspec.msgpack.Decoder(SliceSpan)
+
+
+_TOPIC = b"a/"
 
 
 def topic(shard: int) -> bytes:
     """The PUB topic of a shard's slices; the trailing `/` keeps shard 1 from matching 12."""
-    return b"a/%d/" % shard
+    return _TOPIC + b"%d/" % shard
+
+
+def topic_shard(name: bytes) -> int | None:
+    """The shard a topic names (`topic`'s inverse), or None for any other topic."""
+    if not (name.startswith(_TOPIC) and name.endswith(b"/")):
+        return None
+    digits = name[len(_TOPIC) : -1]
+    return int(digits) if digits.isdigit() else None
 
 
 def shard_of(account: int, shards: int) -> int:
